@@ -59,7 +59,8 @@ impl IrError {
             other => {
                 // Shape-inference messages start with the op name; do not repeat it.
                 let message = other.to_string();
-                let message = message.strip_prefix(op).and_then(|m| m.strip_prefix(": ")).map_or(message.clone(), str::to_string);
+                let message =
+                    message.strip_prefix(op).and_then(|m| m.strip_prefix(": ")).map_or(message.clone(), str::to_string);
                 IrError::AtNode { node: node.to_string(), op: op.to_string(), message }
             }
         }

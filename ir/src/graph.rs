@@ -138,7 +138,13 @@ impl Graph {
 
     /// Appends a node with explicitly given output types (the caller vouches for them; the
     /// verifier re-checks).
-    pub fn add_node_typed(&mut self, name: impl Into<String>, op: Op, inputs: Vec<ValueId>, out_types: Vec<TensorType>) -> Vec<ValueId> {
+    pub fn add_node_typed(
+        &mut self,
+        name: impl Into<String>,
+        op: Op,
+        inputs: Vec<ValueId>,
+        out_types: Vec<TensorType>,
+    ) -> Vec<ValueId> {
         let name = name.into();
         let node_id = NodeId(self.nodes.len() as u32);
         let single = out_types.len() == 1;

@@ -93,10 +93,11 @@ impl TensorData {
     /// elements (or `ceil(prod/2)` bytes for 4-bit types).
     pub fn new(shape: impl Into<Vec<usize>>, data: Data) -> Result<Self, IrError> {
         let shape = shape.into();
-        let numel = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| IrError::TensorSize { shape: shape.clone(), expected: usize::MAX, actual: data.storage_len() })?;
+        let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| IrError::TensorSize {
+            shape: shape.clone(),
+            expected: usize::MAX,
+            actual: data.storage_len(),
+        })?;
         let expected = match data.dtype() {
             DType::I4 | DType::U4 => numel.div_ceil(2),
             _ => numel,
@@ -225,10 +226,11 @@ impl TensorData {
     /// Errors: [`IrError::TensorSize`] when `bytes.len()` is not the storage size of `shape`.
     pub fn from_le_bytes(dtype: DType, shape: impl Into<Vec<usize>>, bytes: &[u8]) -> Result<Self, IrError> {
         let shape = shape.into();
-        let numel = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| IrError::TensorSize { shape: shape.clone(), expected: usize::MAX, actual: bytes.len() })?;
+        let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| IrError::TensorSize {
+            shape: shape.clone(),
+            expected: usize::MAX,
+            actual: bytes.len(),
+        })?;
         let expected = dtype.storage_bytes(numel);
         if bytes.len() != expected {
             return Err(IrError::TensorSize { shape, expected, actual: bytes.len() });
@@ -260,7 +262,7 @@ impl TensorData {
 /// Element `i` of a packed 4-bit buffer (low nibble first), sign-extended when `signed`.
 pub fn unpack_nibble(bytes: &[u8], i: usize, signed: bool) -> i8 {
     let b = bytes[i / 2];
-    let n = if i % 2 == 0 { b & 0x0f } else { b >> 4 };
+    let n = if i.is_multiple_of(2) { b & 0x0f } else { b >> 4 };
     if signed {
         ((n << 4) as i8) >> 4
     } else {

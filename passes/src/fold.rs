@@ -1,0 +1,122 @@
+//! Constant folding.
+
+use int8xc_ir::{Graph, TensorData, TensorType, ValueDef};
+
+use crate::{Pass, PassContext, PassError};
+
+/// Evaluates every node whose inputs are all constants with [`PassContext::eval`] and
+/// replaces its outputs by constants (same values, names and types), in one sweep in
+/// topological order, so chains of constant nodes (`Shape → Gather → Concat`, transposed or
+/// scaled weights) fold completely. Constants that are no longer read are removed and the
+/// graph is renumbered ([`Graph::remove_nodes`]).
+///
+/// Nodes with an output of more than [`ConstantFolding::max_elements`] elements are left in
+/// place (folding them would bloat the model, e.g. a broadcast to a large activation shape).
+///
+/// Errors: [`PassError::AtNode`] when the evaluator fails on a node (the graph would fail
+/// the same way at run time), or returns results that do not match the node's output types.
+#[derive(Clone, Copy, Debug)]
+pub struct ConstantFolding {
+    /// Largest output (elements) a node may have to be folded; default 16M (2^24).
+    pub max_elements: usize,
+}
+
+impl Default for ConstantFolding {
+    fn default() -> Self {
+        ConstantFolding { max_elements: 1 << 24 }
+    }
+}
+
+impl Pass for ConstantFolding {
+    fn name(&self) -> &'static str {
+        "constant-folding"
+    }
+
+    fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<bool, PassError> {
+        let mut folded = Vec::new();
+        for n in 0..graph.nodes.len() {
+            let node = &graph.nodes[n];
+            let inputs: Option<Vec<&TensorData>> = node.inputs.iter().map(|&v| graph.constant(v)).collect();
+            let Some(inputs) = inputs else { continue };
+            let out_types: Vec<TensorType> = node.outputs.iter().map(|&v| graph.ty(v).clone()).collect();
+            if inputs.is_empty() || out_types.iter().any(|t| t.numel() > self.max_elements) {
+                continue;
+            }
+            let at_node = |message: String| PassError::AtNode {
+                pass: self.name().into(),
+                node: node.name.clone(),
+                op: node.op.name().into(),
+                message,
+            };
+            let results = ctx.eval.eval(&node.op, &inputs, &out_types).map_err(|e| at_node(e.to_string()))?;
+            if results.len() != out_types.len() || results.iter().zip(&out_types).any(|(r, t)| !r.matches_type(t)) {
+                return Err(at_node(format!(
+                    "evaluator returned {} results not matching the output types",
+                    results.len()
+                )));
+            }
+            tracing::trace!(node = %node.name, op = node.op.name(), "folded");
+            let outputs = node.outputs.clone();
+            for (v, data) in outputs.into_iter().zip(results) {
+                graph.values[v.index()].def = ValueDef::Const(data);
+            }
+            folded.push(n);
+        }
+        if folded.is_empty() {
+            return Ok(false);
+        }
+        let mut remove = vec![false; graph.nodes.len()];
+        folded.iter().for_each(|&n| remove[n] = true);
+        graph.remove_nodes(&remove).map_err(|e| PassError::ir(self.name(), e))?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{parse, run_and_check};
+    use int8xc_interp::Interpreter;
+
+    #[test]
+    fn folds_constant_chains_and_drops_dead_constants() {
+        let text = "graph g(%x: f32[2,3]) -> (%y) {
+              %w: f32[3,2] = const [1, 2, 3, 4, 5, 6]
+              %wt = Transpose(%w) {perm=[1,0]}
+              %s: f32[] = const [0.5]
+              %ws = Mul(%wt, %s)
+              %y = Add(%x, %ws)
+            }";
+        let (changed, out) = run_and_check(&ConstantFolding::default(), text, 0.0);
+        assert!(changed);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn leaves_outputs_above_the_cap() {
+        let text = "graph g() -> (%y) {
+              %a: f32[4] = const [1, 2, 3, 4]
+              %b: f32[4,1] = const [1, 2, 3, 4]
+              %y = Add(%a, %b)
+            }";
+        let mut g = parse(text);
+        let pass = ConstantFolding { max_elements: 15 };
+        assert!(!pass.run(&mut g, &PassContext { eval: &Interpreter }).unwrap());
+        assert_eq!(g.nodes.len(), 1);
+        let (changed, out) = run_and_check(&ConstantFolding { max_elements: 16 }, text, 0.0);
+        assert!(changed && !out.contains("Add"), "{out}");
+    }
+
+    #[test]
+    fn evaluation_errors_name_the_node() {
+        let text = "graph g() -> (%y) {
+              %a: i64[2] = const [1, 2]
+              %z: i64[2] = const [1, 0]
+              %y = Div(%a, %z) @divide
+            }";
+        let mut g = parse(text);
+        let e = ConstantFolding::default().run(&mut g, &PassContext { eval: &Interpreter }).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("pass constant-folding: node 'divide' (Div): "), "{msg}");
+    }
+}
