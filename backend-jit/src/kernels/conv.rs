@@ -1,0 +1,353 @@
+//! 2-D convolution (ONNX `Conv`, NCHW, f32) with constant weights.
+//!
+//! Three strategies, chosen from the static attributes:
+//! - **pointwise** (1×1, stride 1, no padding): per group, `Y[Mg, H·W] = W[Mg, Cg] · X[Cg, H·W]`
+//!   on the GEMM microkernel reading X in place;
+//! - **im2col + GEMM** (every other non-depthwise case, incl. grouped): for a block of output
+//!   rows, the receptive fields are copied into the scratch buffer as a `[K][cols]` matrix
+//!   (`K = Cg·kH·kW`; padding becomes zeros; the copy of each `(c, ki, kj)` row segment is
+//!   split statically into zero / data / zero runs), then one GEMM per block;
+//! - **depthwise** (`group == C == M`): see [`super::conv_dw`].
+//!
+//! Weights are packed per group with [`crate::pack::pack_a`] (`[Mg/4][K][4]`); the optional
+//! bias `[M]` is read per output channel in the GEMM epilogue.
+//!
+//! Work item (GEMM paths): one block of output rows of one group of one image,
+//! `item = (n · group + g) · n_blocks + block`; a block spans `rows_per_block` whole output rows
+//! (its width `rows · oW` columns), sized so its im2col matrix fits in ~512 KB of L2.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use int8xc_ir::ConvAttrs;
+
+use super::gemm::{emit_columns, load_off, store_off, ATile, BBlock, BiasTile, CTile, Epilogue};
+use super::{conv_dw, i64_of, require_f32, KernelCx, KernelInfo};
+use crate::pack::{pack_a, packed_a_len, MatrixView, MR};
+use crate::JitError;
+
+/// Bytes of one im2col block in scratch (aim: L2-resident).
+const IM2COL_BUDGET: usize = 512 * 1024;
+
+/// Validated static geometry of a convolution.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvGeom {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub m: usize,
+    pub g: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub pt: usize,
+    pub pl: usize,
+}
+
+impl ConvGeom {
+    /// Input channels per group.
+    pub fn cg(&self) -> usize {
+        self.c / self.g
+    }
+    /// Output channels per group.
+    pub fn mg(&self) -> usize {
+        self.m / self.g
+    }
+}
+
+fn out_len(input: usize, pad: usize, k: usize, d: usize, s: usize) -> Option<usize> {
+    let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
+    let padded = input.checked_add(pad)?;
+    if s == 0 || padded < span {
+        return None;
+    }
+    Some((padded - span) / s + 1)
+}
+
+/// Checks the node's shapes against the ONNX `Conv` rules and returns the geometry.
+pub(crate) fn conv_geometry(cx: &KernelCx, a: &ConvAttrs) -> Result<ConvGeom, JitError> {
+    cx.expect_arity(2..=3, 1)?;
+    require_f32(cx)?;
+    let (tx, tw, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
+    let bad = |m: String| JitError::invalid(cx.node, m);
+    let (&[n, c, h, w], &[m, cg, kh, kw]) = (tx.shape.as_slice(), tw.shape.as_slice()) else {
+        return Err(bad(format!("expected x [N,C,H,W] and w [M,C/g,kH,kW], got {:?} and {:?}", tx.shape, tw.shape)));
+    };
+    let g = a.group;
+    if g == 0 || c % g != 0 || m % g != 0 || cg != c / g || [kh, kw] != a.kernel {
+        return Err(bad(format!(
+            "group {g}, x {:?}, w {:?}, kernel {:?} are inconsistent",
+            tx.shape, tw.shape, a.kernel
+        )));
+    }
+    if a.dilations.contains(&0) {
+        return Err(bad("zero dilation".into()));
+    }
+    let oh = out_len(h, a.pads[0] + a.pads[2], kh, a.dilations[0], a.strides[0]);
+    let ow = out_len(w, a.pads[1] + a.pads[3], kw, a.dilations[1], a.strides[1]);
+    let (Some(oh), Some(ow)) = (oh, ow) else {
+        return Err(bad(format!("window does not fit input {:?} with pads {:?}", tx.shape, a.pads)));
+    };
+    if to.shape != [n, m, oh, ow] {
+        return Err(bad(format!("output {:?}, expected {:?}", to.shape, [n, m, oh, ow])));
+    }
+    if cx.node.inputs.len() == 3 && cx.in_ty(2)?.shape != [m] {
+        return Err(bad(format!("bias {:?}, expected [{m}]", cx.in_ty(2)?.shape)));
+    }
+    Ok(ConvGeom {
+        n,
+        c,
+        h,
+        w,
+        m,
+        g,
+        kh,
+        kw,
+        oh,
+        ow,
+        sh: a.strides[0],
+        sw: a.strides[1],
+        dh: a.dilations[0],
+        dw: a.dilations[1],
+        pt: a.pads[0],
+        pl: a.pads[1],
+    })
+}
+
+/// `Conv`: dispatches to the pointwise, im2col or depthwise strategy.
+pub(crate) fn lower_conv(cx: &mut KernelCx, a: &ConvAttrs) -> Result<KernelInfo, JitError> {
+    let geo = conv_geometry(cx, a)?;
+    let Some(wdata) = cx.constant(1).and_then(|t| t.as_f32()) else {
+        return Err(JitError::unsupported(cx.node, "Conv with run-time (non-constant) weights"));
+    };
+    if geo.g == geo.c && geo.m == geo.c && geo.g > 1 {
+        return conv_dw::lower_depthwise(cx, &geo);
+    }
+    let (mg, k) = (geo.mg(), geo.cg() * geo.kh * geo.kw);
+    let mut packed = Vec::with_capacity(packed_a_len(mg, k) * geo.g);
+    for g in 0..geo.g {
+        pack_a(&MatrixView { data: wdata, rows: mg, cols: k, rs: k, cs: 1, offset: g * mg * k }, &mut packed);
+    }
+    cx.pack_input(1, packed);
+    Ok(emit_conv_gemm(cx, &geo))
+}
+
+fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom) -> KernelInfo {
+    let ConvGeom { n, c, h, w, m, g, kh, kw, oh, ow, sh, sw, pt, pl, .. } = *geo;
+    let (cg, mg) = (geo.cg(), geo.mg());
+    let k = cg * kh * kw;
+    let ohw = oh * ow;
+    if n == 0 || m == 0 || ohw == 0 {
+        return KernelInfo::default();
+    }
+    let pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w;
+    let budget_cols = (IM2COL_BUDGET / (4 * k.max(1))).max(8);
+    let rows_per_block = (budget_cols / ow).clamp(1, oh);
+    let n_blocks = oh.div_ceil(rows_per_block);
+    let block_cols = rows_per_block * ow;
+    let last_cols = (oh - (n_blocks - 1) * rows_per_block) * ow;
+    let ld_scratch = block_cols.next_multiple_of(8);
+    let m_tiles = mg.div_ceil(MR);
+    let tail_rows = mg - (m_tiles - 1) * MR;
+    let a_group_bytes = i64_of(packed_a_len(mg, k));
+    let has_bias = cx.node.inputs.len() == 3;
+    let (x, wp, out, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
+    let bias_ptr = if has_bias { Some(cx.input(2)) } else { None };
+
+    cx.for_items(|cx, item| {
+        let nb_n = cx.iconst(i64_of(n_blocks));
+        let blk = cx.b.ins().urem(item, nb_n);
+        let ng = cx.b.ins().udiv(item, nb_n);
+        let g_n = cx.iconst(i64_of(g));
+        let gi = cx.b.ins().urem(ng, g_n);
+        let ni = cx.b.ins().udiv(ng, g_n);
+        let oh0 = cx.b.ins().imul_imm_s(blk, i64_of(rows_per_block));
+        // First input channel of this group in this image: (n · C + g · Cg).
+        let ch0 = {
+            let a = cx.b.ins().imul_imm_s(ni, i64_of(c));
+            let b = cx.b.ins().imul_imm_s(gi, i64_of(cg));
+            cx.b.ins().iadd(a, b)
+        };
+        let b_block = if pointwise {
+            let off = cx.b.ins().imul_imm_s(ch0, i64_of(h * w * 4));
+            let col = cx.b.ins().imul_imm_s(blk, i64_of(block_cols * 4));
+            let p = cx.b.ins().iadd(x, off);
+            BBlock::Strided { ptr: cx.b.ins().iadd(p, col), rs: i64_of(h * w), padded: false }
+        } else {
+            let rows_left = {
+                let total = cx.iconst(i64_of(oh));
+                let left = cx.b.ins().isub(total, oh0);
+                let r = cx.iconst(i64_of(rows_per_block));
+                let lt = cx.b.ins().icmp(IntCC::SignedLessThan, left, r);
+                cx.b.ins().select(lt, left, r)
+            };
+            let x_ch = {
+                let off = cx.b.ins().imul_imm_s(ch0, i64_of(h * w * 4));
+                cx.b.ins().iadd(x, off)
+            };
+            emit_im2col(cx, geo, x_ch, oh0, rows_left, scratch, ld_scratch);
+            BBlock::Strided { ptr: scratch, rs: i64_of(ld_scratch), padded: true }
+        };
+        // Output channel base (n · M + g · Mg) and column base of the block.
+        let oc0 = {
+            let a = cx.b.ins().imul_imm_s(ni, i64_of(m));
+            let b = cx.b.ins().imul_imm_s(gi, i64_of(mg));
+            cx.b.ins().iadd(a, b)
+        };
+        let c_base = {
+            let a = cx.b.ins().imul_imm_s(oc0, i64_of(ohw * 4));
+            let b = cx.b.ins().imul_imm_s(blk, i64_of(block_cols * 4));
+            let t = cx.b.ins().iadd(a, b);
+            cx.b.ins().iadd(out, t)
+        };
+        let a_base = {
+            let off = cx.b.ins().imul_imm_s(gi, a_group_bytes);
+            cx.b.ins().iadd(wp, off)
+        };
+        let bias_base = bias_ptr.map(|bp| {
+            let off = cx.b.ins().imul_imm_s(gi, i64_of(mg * 4));
+            cx.b.ins().iadd(bp, off)
+        });
+        let is_last_block = cx.b.ins().icmp_imm_s(IntCC::Equal, blk, i64_of(n_blocks - 1));
+        cx.for_static(0, i64_of(m_tiles), 1, |cx, mt| {
+            let a_tile = {
+                let off = cx.b.ins().imul_imm_s(mt, i64_of(k * MR * 4));
+                ATile::Packed { ptr: cx.b.ins().iadd(a_base, off) }
+            };
+            let c_tile = {
+                let off = cx.b.ins().imul_imm_s(mt, i64_of(MR * ohw * 4));
+                CTile { ptr: cx.b.ins().iadd(c_base, off), ldc: i64_of(ohw) }
+            };
+            let bias = bias_base.map(|bb| {
+                let off = cx.b.ins().imul_imm_s(mt, i64_of(MR * 4));
+                BiasTile { ptr: cx.b.ins().iadd(bb, off), rs: 1, cs: 0, beta: 1.0 }
+            });
+            let ep = Epilogue { alpha: 1.0, bias };
+            let cols = |cx: &mut KernelCx, mr: usize| {
+                if n_blocks == 1 {
+                    emit_columns(cx, k, mr, last_cols, a_tile, b_block, c_tile, &ep);
+                } else {
+                    cx.if_else(
+                        is_last_block,
+                        |cx| emit_columns(cx, k, mr, last_cols, a_tile, b_block, c_tile, &ep),
+                        |cx| emit_columns(cx, k, mr, block_cols, a_tile, b_block, c_tile, &ep),
+                    );
+                }
+            };
+            if tail_rows == MR {
+                cols(cx, MR);
+            } else if m_tiles == 1 {
+                cols(cx, tail_rows);
+            } else {
+                let last = cx.b.ins().icmp_imm_s(IntCC::Equal, mt, i64_of(m_tiles - 1));
+                cx.if_else(last, |cx| cols(cx, tail_rows), |cx| cols(cx, MR));
+            }
+        });
+    });
+    let scratch_bytes = if pointwise { 0 } else { k * ld_scratch * 4 };
+    KernelInfo { work_items: n * g * n_blocks, scratch_bytes }
+}
+
+/// Stores `len` zeros (static) at `dst` (byte address).
+fn store_zeros(cx: &mut KernelCx, dst: Value, len: usize) {
+    let zv = cx.fconst(types::F32X4, 0.0);
+    let zs = cx.fconst(types::F32, 0.0);
+    for i in 0..len / 4 {
+        store_off(cx, zv, dst, i64_of(i * 16));
+    }
+    for i in len / 4 * 4..len {
+        store_off(cx, zs, dst, i64_of(i * 4));
+    }
+}
+
+/// Copies `len` (static) elements from `src` (element stride `stride`) to contiguous `dst`.
+fn copy_run(cx: &mut KernelCx, src: Value, stride: usize, dst: Value, len: usize) {
+    if stride == 1 {
+        let vecs = len / 4;
+        cx.for_static(0, i64_of(vecs), 1, |cx, i| {
+            let off = cx.b.ins().imul_imm_s(i, 16);
+            let s = cx.b.ins().iadd(src, off);
+            let d = cx.b.ins().iadd(dst, off);
+            let v = cx.load(types::F32X4, s, 0);
+            cx.store(v, d, 0);
+        });
+        for i in vecs * 4..len {
+            let v = load_off(cx, types::F32, src, i64_of(i * 4));
+            store_off(cx, v, dst, i64_of(i * 4));
+        }
+    } else {
+        cx.for_static(0, i64_of(len), 1, |cx, i| {
+            let so = cx.b.ins().imul_imm_s(i, i64_of(stride * 4));
+            let s = cx.b.ins().iadd(src, so);
+            let dof = cx.b.ins().imul_imm_s(i, 4);
+            let d = cx.b.ins().iadd(dst, dof);
+            let v = cx.load(types::F32, s, 0);
+            cx.store(v, d, 0);
+        });
+    }
+}
+
+/// Fills `scratch` with the `[K][ld]` im2col matrix of output rows `oh0 .. oh0 + rows` for
+/// the group whose first input channel plane starts at `x_ch`. Row `k = (c·kH + ki)·kW + kj`,
+/// column `(oh - oh0)·oW + ow` holds `x[c, oh·sH - pT + ki·dH, ow·sW - pL + kj·dW]` or 0 in the
+/// padding.
+fn emit_im2col(cx: &mut KernelCx, geo: &ConvGeom, x_ch: Value, oh0: Value, rows: Value, scratch: Value, ld: usize) {
+    let ConvGeom { h, w, kh, kw, ow, sh, sw, dh, dw, pt, pl, .. } = *geo;
+    let cg = geo.cg();
+    let zero = cx.iconst(0);
+    cx.for_static(0, i64_of(cg), 1, |cx, ci| {
+        let plane = {
+            let off = cx.b.ins().imul_imm_s(ci, i64_of(h * w * 4));
+            cx.b.ins().iadd(x_ch, off)
+        };
+        for ki in 0..kh {
+            for kj in 0..kw {
+                // Static split of ow into [0, lo) zeros, [lo, hi) data, [hi, oW) zeros:
+                // iw = ow·sW + kj·dW - pL must lie in [0, W).
+                let shift = i64_of(kj * dw) - i64_of(pl);
+                let lo = (0..ow).find(|&o| i64_of(o * sw) + shift >= 0).unwrap_or(ow);
+                let hi = (lo..ow).find(|&o| i64_of(o * sw) + shift >= i64_of(w)).unwrap_or(ow);
+                let krow = {
+                    let base = cx.b.ins().imul_imm_s(ci, i64_of(kh * kw * ld * 4));
+                    let t = cx.b.ins().iadd_imm_s(base, i64_of((ki * kw + kj) * ld * 4));
+                    cx.b.ins().iadd(scratch, t)
+                };
+                cx.for_range(zero, rows, 1, |cx, r| {
+                    let dst = {
+                        let off = cx.b.ins().imul_imm_s(r, i64_of(ow * 4));
+                        cx.b.ins().iadd(krow, off)
+                    };
+                    // ih = (oh0 + r)·sH + ki·dH - pT
+                    let ohv = cx.b.ins().iadd(oh0, r);
+                    let ih = cx.b.ins().imul_imm_s(ohv, i64_of(sh));
+                    let ih = cx.b.ins().iadd_imm_s(ih, i64_of(ki * dh) - i64_of(pt));
+                    let inside = cx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, ih, i64_of(h));
+                    cx.if_else(
+                        inside,
+                        |cx| {
+                            store_zeros(cx, dst, lo);
+                            if hi > lo {
+                                let src = {
+                                    let row = cx.b.ins().imul_imm_s(ih, i64_of(w * 4));
+                                    let col = (i64_of(lo * sw) + shift) * 4;
+                                    let t = cx.b.ins().iadd_imm_s(row, col);
+                                    cx.b.ins().iadd(plane, t)
+                                };
+                                let d = cx.b.ins().iadd_imm_s(dst, i64_of(lo * 4));
+                                copy_run(cx, src, sw, d, hi - lo);
+                            }
+                            let d = cx.b.ins().iadd_imm_s(dst, i64_of(hi * 4));
+                            store_zeros(cx, d, ow - hi);
+                        },
+                        |cx| store_zeros(cx, dst, ow),
+                    );
+                });
+            }
+        }
+    });
+}
