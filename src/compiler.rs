@@ -170,11 +170,16 @@ fn jit_options(options: &CompileOptions) -> int8xc_jit::JitOptions {
 }
 
 fn run_passes(graph: &mut Graph) -> Result<Vec<PassReport>, Error> {
-    let eval = int8xc_interp::Interpreter::default();
+    let eval = int8xc_interp::Interpreter;
     let stats = int8xc_passes::default_pipeline().run(graph, &int8xc_passes::PassContext { eval: &eval })?;
     Ok(stats
         .into_iter()
-        .map(|s| PassReport { name: s.name.to_string(), time: s.time, nodes_before: s.nodes_before, nodes_after: s.nodes_after })
+        .map(|s| PassReport {
+            name: s.name.to_string(),
+            time: s.time,
+            nodes_before: s.nodes_before,
+            nodes_after: s.nodes_after,
+        })
         .collect())
 }
 
@@ -190,13 +195,22 @@ fn variant_key(sig: &Signature) -> ShapeKey {
     sig.inputs.iter().map(|(_, t)| t.shape.clone()).collect()
 }
 
-fn compile_variant(model: &Model, options: &CompileOptions, shapes: &HashMap<String, Vec<usize>>) -> Result<Arc<Variant>, Error> {
-    let mut report = CompileReport { backend: options.backend.name().into(), target: options.target.to_string(), ..Default::default() };
+fn compile_variant(
+    model: &Model,
+    options: &CompileOptions,
+    shapes: &HashMap<String, Vec<usize>>,
+) -> Result<Arc<Variant>, Error> {
+    let mut report = CompileReport {
+        backend: options.backend.name().into(),
+        target: options.target.to_string(),
+        ..Default::default()
+    };
     let t = Instant::now();
     let mut graph = model.import(shapes)?;
     report.times.import = t.elapsed();
     report.nodes_imported = graph.nodes.len();
-    report.input_shapes = graph.inputs.iter().map(|&v| (graph.value(v).name.clone(), graph.ty(v).shape.clone())).collect();
+    report.input_shapes =
+        graph.inputs.iter().map(|&v| (graph.value(v).name.clone(), graph.ty(v).shape.clone())).collect();
 
     let t = Instant::now();
     if options.optimize {
@@ -286,7 +300,9 @@ impl CompiledModel {
         }
         let sig = self.first.exec.signature();
         if inputs.len() != sig.inputs.len() {
-            return Err(int8xc_runtime::RuntimeError::InputCount { expected: sig.inputs.len(), actual: inputs.len() }.into());
+            return Err(
+                int8xc_runtime::RuntimeError::InputCount { expected: sig.inputs.len(), actual: inputs.len() }.into()
+            );
         }
         let shapes: HashMap<String, Vec<usize>> =
             sig.inputs.iter().zip(inputs).map(|((name, _), t)| (name.clone(), t.shape().to_vec())).collect();

@@ -101,7 +101,7 @@ impl Model {
     ///
     /// Errors: [`Error::Onnx`] naming the node and op that failed to import.
     pub fn import(&self, shapes: &HashMap<String, Vec<usize>>) -> Result<Graph, Error> {
-        Ok(self.onnx.import(shapes, &int8xc_interp::Interpreter::default())?)
+        Ok(self.onnx.import(shapes, &int8xc_interp::Interpreter)?)
     }
 }
 

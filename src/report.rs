@@ -80,7 +80,11 @@ impl fmt::Display for CompileReport {
         writeln!(f, "MACs per inference: {}", self.macs)?;
         writeln!(f, "weights: {} bytes", self.weight_bytes)?;
         if self.kernels > 0 {
-            writeln!(f, "kernels: {}, code: {} bytes, arena: {} bytes", self.kernels, self.code_bytes, self.arena_bytes)?;
+            writeln!(
+                f,
+                "kernels: {}, code: {} bytes, arena: {} bytes",
+                self.kernels, self.code_bytes, self.arena_bytes
+            )?;
         }
         let t = &self.times;
         writeln!(

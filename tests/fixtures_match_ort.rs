@@ -60,8 +60,7 @@ fn digits_accuracy(backend: Backend) {
         let ort_pred = read_npy(&f.dir.join("ort_predictions.npy")).to_i64_vec().expect("i64 predictions");
         let model = f.model();
         let rank = f.graph_shapes[0].len();
-        let input: TensorData =
-            if rank == 4 { x.clone().reshaped([n, 1, 8, 8]).expect("reshape") } else { x.clone() };
+        let input: TensorData = if rank == 4 { x.clone().reshaped([n, 1, 8, 8]).expect("reshape") } else { x.clone() };
         let out = compile(&model, backend, std::slice::from_ref(&input)).run(&[input]).expect("runs");
         let pred: Vec<i64> = argmax_rows(&out[0]).into_iter().map(|p| p as i64).collect();
         let correct = |p: &[i64]| p.iter().zip(&labels).filter(|(a, b)| a == b).count();

@@ -68,24 +68,19 @@ pub fn read_inputs(model: &Model, specs: &[String]) -> anyhow::Result<Vec<Tensor
     for (i, spec) in specs.iter().enumerate() {
         let (index, path) = match spec.split_once('=') {
             Some((name, path)) if !Path::new(spec).exists() => {
-                let idx = names
-                    .iter()
-                    .position(|n| n == name)
-                    .with_context(|| format!("--input {spec}: no input named '{name}' (inputs: {})", names.join(", ")))?;
+                let idx = names.iter().position(|n| n == name).with_context(|| {
+                    format!("--input {spec}: no input named '{name}' (inputs: {})", names.join(", "))
+                })?;
                 (idx, path)
             }
             _ => (i, spec.as_str()),
         };
         let path = Path::new(path);
-        super::existing_file(&path.to_path_buf(), "input file")?;
+        super::existing_file(path, "input file")?;
         let t = int8xc::npy::read(path)?;
         if slots[index].replace(t).is_some() {
             bail!("input '{}' given twice", names[index]);
         }
     }
-    slots
-        .into_iter()
-        .zip(&names)
-        .map(|(t, n)| t.with_context(|| format!("no value for input '{n}'")))
-        .collect()
+    slots.into_iter().zip(&names).map(|(t, n)| t.with_context(|| format!("no value for input '{n}'"))).collect()
 }

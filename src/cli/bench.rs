@@ -73,7 +73,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         compiled.run(&inputs)?;
     }
     let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.iterations as u64) };
-    progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed}").unwrap_or(ProgressStyle::default_bar()));
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed}").unwrap_or(ProgressStyle::default_bar()),
+    );
     let mut times: Vec<Duration> = Vec::with_capacity(args.iterations);
     for _ in 0..args.iterations.max(1) {
         let t = Instant::now();
@@ -101,7 +103,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{} [{}; {} thread(s)]: compile {:.2} ms; latency median {:.3} ms, p90 {:.3} ms, min {:.3} ms over {} runs",
-            report.model, report.backend, report.threads, report.compile_ms, report.median_ms, report.p90_ms, report.min_ms,
+            report.model,
+            report.backend,
+            report.threads,
+            report.compile_ms,
+            report.median_ms,
+            report.p90_ms,
+            report.min_ms,
             report.iterations
         );
     }

@@ -6,7 +6,7 @@ mod compile;
 mod inspect;
 mod run;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -61,7 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// A path that must name an existing file, with a clear error otherwise.
-fn existing_file(path: &PathBuf, what: &str) -> anyhow::Result<()> {
+fn existing_file(path: &Path, what: &str) -> anyhow::Result<()> {
     if !path.is_file() {
         anyhow::bail!("{what} {} does not exist or is not a file", path.display());
     }

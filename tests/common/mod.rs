@@ -58,10 +58,7 @@ pub fn fixtures() -> Vec<Fixture> {
                 dir: fixtures_dir().join(&name),
                 n_inputs: inputs.len(),
                 n_outputs: m["outputs"].as_array().expect("outputs").len(),
-                graph_shapes: inputs
-                    .iter()
-                    .map(|i| i["graph_shape"].as_array().cloned().unwrap_or_default())
-                    .collect(),
+                graph_shapes: inputs.iter().map(|i| i["graph_shape"].as_array().cloned().unwrap_or_default()).collect(),
                 name,
             }
         })
