@@ -102,7 +102,9 @@ impl Interpreter {
                 args.push(t);
             }
             let out_types: Vec<_> = node.outputs.iter().map(|&v| graph.ty(v).clone()).collect();
-            let results = self.eval_op(&node.op, &args, &out_types).map_err(|e| e.at_node(&node.name))?;
+            let in_types: Vec<_> = node.inputs.iter().map(|&v| graph.ty(v)).collect();
+            let results =
+                self.eval_op_typed(&node.op, &args, &in_types, &out_types).map_err(|e| e.at_node(&node.name))?;
             if results.len() != node.outputs.len() {
                 return Err(at_node(OpErrorKind::invalid(format!(
                     "produced {} outputs, node has {}",

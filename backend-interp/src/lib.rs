@@ -41,6 +41,11 @@
 //!   every dtype, including packed 4-bit and `bool`.
 //! - Malformed input (wrong input count, dtype or shape, invalid attributes, data-dependent
 //!   indices out of range) is an [`InterpError`] naming the node and op, never a panic.
+//! - Quantized ops (`ops/quant*.rs`, `ops/q*.rs`) read their inputs' quantization parameters
+//!   from the value types ([`Interpreter::eval_op_typed`]) and compute exactly what their IR
+//!   documentation says: integer accumulation in `i32`, both requantization modes, and for
+//!   ONNX Runtime's QOperator ops the same f32 operations in the same order as ONNX
+//!   Runtime's x86-64 kernels, so results match it bit for bit (LSTMs: within tolerance).
 
 #![warn(missing_docs)]
 
@@ -53,7 +58,7 @@ pub use graph::InterpretedModel;
 
 use int8xc_ir::{ConstEval, IrError, Op, TensorData, TensorType};
 
-use ops::{batchnorm, conv, elementwise, matmul, movement, pool, reduce, resize};
+use ops::{batchnorm, conv, elementwise, lstm, matmul, movement, pool, qgemm, qlinear, qpool, quant, reduce, resize};
 
 /// The reference interpreter. Stateless: one value can run any number of graphs, from any
 /// number of threads.
@@ -62,7 +67,10 @@ pub struct Interpreter;
 
 impl Interpreter {
     /// Evaluates one op on `inputs` (in the op's documented input order) — what
-    /// [`Interpreter::run_graph`] does for each node.
+    /// [`Interpreter::run_graph`] does for each node — taking the input types from the data
+    /// (dtype and shape, no quantization parameters). Ops that read quantization parameters
+    /// from their input types (`DequantizeLinear`, `QConv`, the `QLinear*` ops, …) need
+    /// [`Interpreter::eval_op_typed`].
     ///
     /// `output_types` are the expected output types (as shape inference gives them); when
     /// non-empty, the results are checked against them (count, dtype and shape). Pass `&[]`
@@ -77,38 +85,147 @@ impl Interpreter {
         inputs: &[&TensorData],
         output_types: &[TensorType],
     ) -> Result<Vec<TensorData>, InterpError> {
+        let types: Vec<TensorType> = inputs.iter().map(|t| TensorType::new(t.dtype(), t.shape().to_vec())).collect();
+        let refs: Vec<&TensorType> = types.iter().collect();
+        self.eval_op_typed(op, inputs, &refs, output_types)
+    }
+
+    /// [`Interpreter::eval_op`] with the inputs' types given (one per input), so that ops can
+    /// read their inputs' quantization parameters. Quantized ops first re-run shape inference
+    /// ([`int8xc_ir::infer_types`]) on `input_types`, so every invariant their semantics rely
+    /// on is checked, and each input's data must match its type's dtype and shape.
+    ///
+    /// Errors: as [`Interpreter::eval_op`]; also when `input_types` does not match `inputs`.
+    pub fn eval_op_typed(
+        &self,
+        op: &Op,
+        inputs: &[&TensorData],
+        input_types: &[&TensorType],
+        output_types: &[TensorType],
+    ) -> Result<Vec<TensorData>, InterpError> {
         let fail = |kind| InterpError::Op { node: None, op: op.name().to_string(), kind };
-        let out = match op {
-            Op::Conv(a) => conv::conv(inputs, a),
-            Op::ConvTranspose(a) => conv::conv_transpose(inputs, a),
-            Op::MatMul => matmul::matmul(inputs),
-            Op::Gemm(a) => matmul::gemm(inputs, a),
-            Op::Binary(b) => elementwise::binary(inputs, *b),
-            Op::Unary(u) => elementwise::unary(inputs, *u),
-            Op::Softmax { axis } => reduce::softmax(inputs, *axis),
-            Op::MaxPool(a) => pool::max_pool(inputs, a),
-            Op::AveragePool(a) => pool::average_pool(inputs, a),
-            Op::GlobalAveragePool => pool::global_average_pool(inputs),
-            Op::ReduceMean { axes, keepdims } => reduce::reduce_mean(inputs, axes, *keepdims),
-            Op::ArgMax { axis, keepdims, select_last_index } => {
-                reduce::arg_max(inputs, *axis, *keepdims, *select_last_index)
-            }
-            Op::BatchNormalization { epsilon } => batchnorm::batch_norm(inputs, *epsilon),
-            Op::Reshape { shape } => movement::reshape(inputs, shape),
-            Op::Transpose { perm } => movement::transpose(inputs, perm),
-            Op::Concat { axis } => movement::concat(inputs, *axis),
-            Op::Slice(a) => movement::slice(inputs, a),
-            Op::Gather { axis } => movement::gather(inputs, *axis),
-            Op::Cast { to } => movement::cast(inputs, *to),
-            Op::Resize(a) => resize::resize(inputs, a),
+        if input_types.len() != inputs.len() {
+            return Err(fail(OpErrorKind::invalid(format!(
+                "{} inputs but {} input types",
+                inputs.len(),
+                input_types.len()
+            ))));
         }
-        .map_err(fail)?;
-        let outputs = vec![out];
+        if let Some((k, (t, ty))) = inputs.iter().zip(input_types).enumerate().find(|(_, (t, ty))| !t.matches_type(ty))
+        {
+            return Err(fail(OpErrorKind::invalid(format!(
+                "input {k} is {}{:?}, but its type is {ty}",
+                t.dtype(),
+                t.shape()
+            ))));
+        }
+        let outputs = match op {
+            Op::Conv(_)
+            | Op::ConvTranspose(_)
+            | Op::MatMul
+            | Op::Gemm(_)
+            | Op::Binary(_)
+            | Op::Unary(_)
+            | Op::Softmax { .. }
+            | Op::MaxPool(_)
+            | Op::AveragePool(_)
+            | Op::GlobalAveragePool
+            | Op::ReduceMean { .. }
+            | Op::ArgMax { .. }
+            | Op::BatchNormalization { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::Concat { .. }
+            | Op::Slice(_)
+            | Op::Gather { .. }
+            | Op::Cast { .. }
+            | Op::Resize(_) => vec![float_op(op, inputs).map_err(fail)?],
+            _ => {
+                let inferred = int8xc_ir::infer_types(op, input_types)
+                    .map_err(|e| fail(OpErrorKind::invalid(strip_op_prefix(&e.to_string(), op.name()))))?;
+                quant_op(op, inputs, input_types, &inferred).map_err(fail)?
+            }
+        };
         if !output_types.is_empty() {
             check_outputs(&outputs, output_types).map_err(fail)?;
         }
         Ok(outputs)
     }
+}
+
+/// The ops whose semantics depend on data alone (one output each).
+fn float_op(op: &Op, inputs: &[&TensorData]) -> Result<TensorData, OpErrorKind> {
+    match op {
+        Op::Conv(a) => conv::conv(inputs, a),
+        Op::ConvTranspose(a) => conv::conv_transpose(inputs, a),
+        Op::MatMul => matmul::matmul(inputs),
+        Op::Gemm(a) => matmul::gemm(inputs, a),
+        Op::Binary(b) => elementwise::binary(inputs, *b),
+        Op::Unary(u) => elementwise::unary(inputs, *u),
+        Op::Softmax { axis } => reduce::softmax(inputs, *axis),
+        Op::MaxPool(a) => pool::max_pool(inputs, a),
+        Op::AveragePool(a) => pool::average_pool(inputs, a),
+        Op::GlobalAveragePool => pool::global_average_pool(inputs),
+        Op::ReduceMean { axes, keepdims } => reduce::reduce_mean(inputs, axes, *keepdims),
+        Op::ArgMax { axis, keepdims, select_last_index } => {
+            reduce::arg_max(inputs, *axis, *keepdims, *select_last_index)
+        }
+        Op::BatchNormalization { epsilon } => batchnorm::batch_norm(inputs, *epsilon),
+        Op::Reshape { shape } => movement::reshape(inputs, shape),
+        Op::Transpose { perm } => movement::transpose(inputs, perm),
+        Op::Concat { axis } => movement::concat(inputs, *axis),
+        Op::Slice(a) => movement::slice(inputs, a),
+        Op::Gather { axis } => movement::gather(inputs, *axis),
+        Op::Cast { to } => movement::cast(inputs, *to),
+        Op::Resize(a) => resize::resize(inputs, a),
+        other => Err(OpErrorKind::unsupported(format!("{} needs input types", other.name()))),
+    }
+}
+
+/// The quantized ops; `types` have passed shape inference, which gave `out`.
+fn quant_op(
+    op: &Op,
+    inputs: &[&TensorData],
+    types: &[&TensorType],
+    out: &[TensorType],
+) -> Result<Vec<TensorData>, OpErrorKind> {
+    let first = || out.first().ok_or_else(|| OpErrorKind::invalid("no output type"));
+    let one = |t: Result<TensorData, OpErrorKind>| t.map(|t| vec![t]);
+    match op {
+        Op::QuantizeLinear { dtype, params } => one(quant::quantize_linear(inputs[0], *dtype, params)),
+        Op::DequantizeLinear => one(quant::dequantize_linear(inputs[0], types[0])),
+        Op::DynamicQuantizeLinear => quant::dynamic_quantize_linear(inputs[0]),
+        Op::MatMulInteger => one(qgemm::matmul_integer(inputs)),
+        Op::ConvInteger(a) => one(qgemm::conv_integer(inputs, a, first()?)),
+        Op::QConv(a) => one(qgemm::qconv(inputs, types, a, first()?)),
+        Op::QMatMul(a) => one(qgemm::qmatmul(inputs, types, a)),
+        Op::QLinearBinary { op: b, out_scale, out_zero_point } => {
+            one(qlinear::qlinear_binary(inputs, types, *b, *out_scale, *out_zero_point))
+        }
+        Op::QLinearUnary { op: u, out_scale, out_zero_point } => {
+            one(qlinear::qlinear_unary(inputs[0], types[0], *u, *out_scale, *out_zero_point))
+        }
+        Op::QLinearConcat { axis, out_scale, out_zero_point } => {
+            one(qlinear::qlinear_concat(inputs, types, *axis, *out_scale, *out_zero_point))
+        }
+        Op::QLinearAveragePool { pool: p, out_scale, out_zero_point } => {
+            one(qpool::qlinear_average_pool(inputs[0], types[0], p, (*out_scale, *out_zero_point), first()?))
+        }
+        Op::QLinearGlobalAveragePool { out_scale, out_zero_point } => {
+            one(qpool::qlinear_global_average_pool(inputs[0], types[0], *out_scale, *out_zero_point, first()?))
+        }
+        Op::QLinearSoftmax { axis, out_scale, out_zero_point } => {
+            one(qpool::qlinear_softmax(inputs[0], types[0], *axis, *out_scale, *out_zero_point))
+        }
+        Op::Lstm(a) => lstm::lstm(inputs, types, a, false),
+        Op::DynamicQuantizeLstm(a) => lstm::lstm(inputs, types, a, true),
+        other => float_op(other, inputs).map(|t| vec![t]),
+    }
+}
+
+/// Shape-inference messages start with the op name, which the error adds again.
+fn strip_op_prefix(msg: &str, op: &str) -> String {
+    msg.strip_prefix(op).and_then(|m| m.strip_prefix(": ")).unwrap_or(msg).to_string()
 }
 
 /// Checks results against the expected output types (count, dtype, shape).
@@ -133,6 +250,17 @@ impl ConstEval for Interpreter {
     /// starts with the op name (so [`IrError::at_node`] can attach the node).
     fn eval(&self, op: &Op, inputs: &[&TensorData], output_types: &[TensorType]) -> Result<Vec<TensorData>, IrError> {
         self.eval_op(op, inputs, output_types).map_err(|e| IrError::Invalid(e.to_string()))
+    }
+
+    /// [`Interpreter::eval_op_typed`], errors as for `eval`.
+    fn eval_typed(
+        &self,
+        op: &Op,
+        inputs: &[&TensorData],
+        input_types: &[&TensorType],
+        output_types: &[TensorType],
+    ) -> Result<Vec<TensorData>, IrError> {
+        self.eval_op_typed(op, inputs, input_types, output_types).map_err(|e| IrError::Invalid(e.to_string()))
     }
 }
 

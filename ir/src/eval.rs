@@ -15,4 +15,18 @@ pub trait ConstEval {
     ///
     /// Errors: [`IrError`] when the op is not supported or its inputs are invalid.
     fn eval(&self, op: &Op, inputs: &[&TensorData], output_types: &[TensorType]) -> Result<Vec<TensorData>, IrError>;
+
+    /// As [`ConstEval::eval`], with the inputs' types, which carry the quantization
+    /// parameters ops like `DequantizeLinear` read. The default ignores the types and calls
+    /// [`ConstEval::eval`].
+    fn eval_typed(
+        &self,
+        op: &Op,
+        inputs: &[&TensorData],
+        input_types: &[&TensorType],
+        output_types: &[TensorType],
+    ) -> Result<Vec<TensorData>, IrError> {
+        let _ = input_types;
+        self.eval(op, inputs, output_types)
+    }
 }

@@ -16,6 +16,19 @@
 //!   [`Graph::canonicalize`].
 //! - [`ConstEval`]: how importers and passes evaluate constant sub-graphs without depending on
 //!   a backend.
+//! - Quantization: [`QuantParams`] in types; the quantized ops ([`Op::QuantizeLinear`],
+//!   [`Op::QConv`], [`Op::QMatMul`], the `QLinear*` ops, …) with their exact formulas;
+//!   the shared scalar numerics [`quantize_f32`], [`dequantize`], [`requantize_f32`],
+//!   [`requantize_fixed_point`]; and the Q31/Q15/Q7 helpers in [`fixed_point`].
+//!
+//! ## Quantization numerics
+//!
+//! (DESIGN.md "Numerics".) Quantize: `q = saturate(round_half_to_even(x / scale) + zp)`.
+//! Integer compute ops accumulate `(a - a_zp) * (w - w_zp)` and the bias exactly in `i32`.
+//! Requantization has two modes ([`RequantMode`]): an f32 multiplier `s_x * s_w / s_y` with
+//! round-half-to-even (ONNX Runtime's arithmetic, bit-exact), and an integer-only Q31
+//! multiplier with a rounding right shift (gemmlowp / TFLite). Where ONNX leaves rounding or
+//! evaluation order open, each op documents the ONNX Runtime kernel it follows.
 //!
 //! ## Limits
 //!
@@ -31,6 +44,7 @@
 mod dtype;
 mod error;
 mod eval;
+pub mod fixed_point;
 mod graph;
 mod op;
 mod quant;
@@ -46,10 +60,12 @@ pub use error::IrError;
 pub use eval::ConstEval;
 pub use graph::{Graph, Node, NodeId, Value, ValueDef, ValueId};
 pub use op::{
-    BinaryOp, ConvAttrs, ConvTransposeAttrs, CoordTransform, GemmAttrs, NearestMode, Op, PoolAttrs, ResizeAttrs,
-    ResizeMode, SliceAttrs, UnaryOp,
+    BinaryOp, ConvAttrs, ConvTransposeAttrs, CoordTransform, GemmAttrs, LstmAttrs, LstmDirection, NearestMode, Op,
+    PoolAttrs, QConvAttrs, QMatMulAttrs, Requant, RequantMode, ResizeAttrs, ResizeMode, SliceAttrs, UnaryOp,
 };
-pub use quant::QuantParams;
+pub use quant::{
+    dequantize, is_unsigned, quant_range, quantize_f32, requantize_f32, requantize_fixed_point, QuantParams,
+};
 pub use shape::{broadcast_shapes, infer_types, MAX_TENSOR_ELEMENTS};
 pub use tensor::{unpack_nibble, Data, TensorData};
 pub use text::{parse_graph, print_graph, PrintOptions};

@@ -5,7 +5,11 @@
 //! inputs folded into attributes), `Flatten`/`Squeeze`/`Unsqueeze` become [`Op::Reshape`],
 //! `Identity`/`Dropout` disappear, and `Constant` becomes a constant value. Layouts are NCHW.
 
-use crate::DType;
+mod quant;
+
+pub use quant::{LstmAttrs, LstmDirection, QConvAttrs, QMatMulAttrs, Requant, RequantMode};
+
+use crate::{DType, QuantParams};
 
 /// Element-wise binary ops with numpy-style (multidirectional) broadcasting, as ONNX
 /// `Add`/`Sub`/`Mul`/`Div` (opset 14).
@@ -304,6 +308,193 @@ pub enum Op {
     },
     /// Resize / upsample; see [`ResizeAttrs`].
     Resize(ResizeAttrs),
+
+    // ---- quantization (see `op/quant.rs` and DESIGN.md "Numerics") ----
+    /// ONNX `QuantizeLinear` (opsets 10, 13, 19, 21) with constant scale and zero point
+    /// folded into `params`. Input `x` (`f32`/`f16`); output `dtype<params>[shape of x]`
+    /// (`dtype` one of `u8`, `i8`, `u4`, `i4`, `i16`; `params` per tensor, per axis or
+    /// blocked, checked against the output type). Per element, with the element's
+    /// parameter pair: `q = saturate(round_half_to_even(x / scale) + zero_point)`, computed
+    /// as [`crate::quantize_f32`] (MLAS `MlasQuantizeLinear`; NaN gives the dtype's minimum).
+    QuantizeLinear {
+        /// Output dtype.
+        dtype: DType,
+        /// Output quantization parameters (the output type's).
+        params: QuantParams,
+    },
+    /// ONNX `DequantizeLinear` (opsets 10, 13, 19, 21): input `x` of a quantized type
+    /// (`u8`/`i8`/`u4`/`i4`/`i16`/`i32` with parameters); output `f32`, same shape:
+    /// `y = f32(x - zero_point) * scale` per element ([`crate::dequantize`], as ONNX
+    /// Runtime computes it).
+    DequantizeLinear,
+    /// ONNX `DynamicQuantizeLinear` (opset 11): input `x` `f32`; three outputs `y` `u8`
+    /// (no type parameters: they are data), `y_scale` `f32[]`, `y_zero_point` `u8[]`:
+    ///
+    /// ```text
+    /// lo = min(0, min(x)), hi = max(0, max(x))          (f32; NaN elements are skipped)
+    /// y_scale = hi == lo ? 1.0 : (hi - lo) / 255.0      (f32)
+    /// y_zero_point = round_half_to_even(clamp(0 - lo / y_scale, 0, 255))
+    /// y = quantize_f32(x, y_scale, y_zero_point)
+    /// ```
+    ///
+    /// (ONNX Runtime `GetQuantizationParameter` + `MlasQuantizeLinear`.)
+    DynamicQuantizeLinear,
+    /// ONNX `MatMulInteger` (opset 10): inputs `a` (`u8`/`i8`, `[..., M, K]`), `b`
+    /// (`u8`/`i8`, `[..., K, N]`), optional `a_zero_point` (same dtype as `a`: scalar/`[1]`,
+    /// or `[M]` per row), optional `b_zero_point` (same dtype as `b`: scalar/`[1]`, or `[N]`
+    /// per column). Quantization parameters on `a`/`b` types are ignored. Output `i32`,
+    /// numpy `matmul` shape: `y[m, n] = Σ_k (a[m,k] - a_zp[m]) * (b[k,n] - b_zp[n])`,
+    /// exact, wrapping on `i32` overflow.
+    MatMulInteger,
+    /// ONNX `ConvInteger` (opset 10), 2-D NCHW: inputs `x` (`u8`/`i8`), `w` (`u8`/`i8`),
+    /// optional `x_zero_point` (scalar/`[1]`), optional `w_zero_point` (scalar/`[1]` or `[M]`
+    /// per output channel). Output `i32`, shape as [`Op::Conv`]: the Conv sum of
+    /// `(x - x_zp) * (w - w_zp[m])`; padded positions are `x_zp` (contribute 0).
+    ConvInteger(ConvAttrs),
+    /// Quantized convolution (ONNX `QLinearConv`, and `DequantizeLinear → Conv →
+    /// QuantizeLinear` after the QDQ pass), 2-D NCHW. Inputs: `x` (`u8`/`i8`/`u4`/`i4`,
+    /// per-tensor parameters), `w` (`u8`/`i8`/`u4`/`i4`, per-tensor or per-axis-0 parameters),
+    /// optional `bias` (`i32[M]`; parameters optional, if present zero point 0 and scale
+    /// `s_x * s_w[m]`, ±1e-5 relative; the integer values are what is added). Signedness:
+    /// `x` signed requires `w` signed (ONNX Runtime rejects `i8` x with `u8` w).
+    ///
+    /// ```text
+    /// acc[n,m,oh,ow] = bias[m] + Σ_{c,kh,kw} (x[..] - zp_x) * (w[m,c,kh,kw] - zp_w[m])   (i32)
+    /// y = requant(acc, channel m)     (see Requant; multiplier from s_x, s_w[m], s_y)
+    /// ```
+    ///
+    /// Padded positions contribute 0 (they are `zp_x`). Output
+    /// `out_dtype<out_scale,out_zero_point>`, shape as [`Op::Conv`].
+    QConv(QConvAttrs),
+    /// Quantized matrix product (ONNX `QLinearMatMul`, ONNX Runtime `QGemm` after the
+    /// importer folds transposes into `Transpose` nodes or constants, and `DequantizeLinear →
+    /// MatMul/Gemm → QuantizeLinear` after the QDQ pass). Inputs: `a` (`u8`/`i8`,
+    /// `[..., M, K]`, per-tensor parameters), `b` (`u8`/`i8`/`u4`/`i4`, `[..., K, N]`,
+    /// per-tensor or per-column parameters: axis `rank(b) - 1`), optional `bias` (`i32`,
+    /// broadcastable to the output; zero point 0 if it has parameters). numpy `matmul`
+    /// shapes (rank >= 2 each, batch dims broadcast). `a` signed requires `b` signed.
+    ///
+    /// ```text
+    /// acc[.., m, n] = bias[..] + Σ_k (a[.., m, k] - zp_a) * (b[.., k, n] - zp_b[n])   (i32)
+    /// y = requant(acc, column n) with alpha     (Some(requant))
+    /// y = ((alpha * s_a) * s_b[n]) * f32(acc)   (None: f32 output, ORT QGemm without y_scale)
+    /// ```
+    QMatMul(QMatMulAttrs),
+    /// ONNX Runtime `QLinearAdd` / `QLinearMul` (com.microsoft): inputs `a`, `b` of one
+    /// dtype (`u8`/`i8`), per-tensor parameters, numpy broadcasting; output the same dtype
+    /// with `<out_scale, out_zero_point>`. Exact formulas (MLAS on x86-64 with AVX2,
+    /// `qladd_avx2.cpp`, `qlmul.cpp`), all f32, `fma` fused:
+    ///
+    /// ```text
+    /// Add: rA = s_a / s_y, rB = s_b / s_y, fixed = f32(zp_y) - (rA * zp_a + rB * zp_b)
+    ///      y = sat(rne(fma(a, rA, fma(b, rB, fixed))))
+    /// Mul: r = (s_a * s_b) / s_y
+    ///      y = sat(rne(f32((a - zp_a) * (b - zp_b)) * r + f32(zp_y)))
+    /// ```
+    ///
+    /// When one operand is broadcast along the innermost non-trivial output dimension
+    /// (ONNX Runtime then calls the kernel with a scalar operand), Add folds that operand
+    /// into `fixed` first: `fixed' = fixed + b * rB` (mul, then add) and
+    /// `y = sat(rne(fma(a, rA, fixed')))` (symmetrically for a scalar `a`).
+    QLinearBinary {
+        /// `Add` or `Mul`.
+        op: BinaryOp,
+        /// Output scale.
+        out_scale: f32,
+        /// Output zero point.
+        out_zero_point: i32,
+    },
+    /// ONNX Runtime `QLinearLeakyRelu` / `QLinearSigmoid` (and any other [`UnaryOp`]) as a
+    /// 256-entry lookup table (`qlinear_lookup_table.cc`): input `x` `u8`/`i8` with
+    /// per-tensor parameters, output the same dtype `<out_scale,out_zero_point>`;
+    /// `y = table[x]` with `table[q] = quantize_f32(f(s_x * (q - zp_x)), s_y, zp_y)` where
+    /// `s_x * (q - zp_x)` is an f32 product. `f` is the op's f32 definition, except `Sigmoid`,
+    /// which is MLAS's rational approximation `MlasComputeLogistic` (what ORT evaluates).
+    QLinearUnary {
+        /// The element-wise function.
+        op: UnaryOp,
+        /// Output scale.
+        out_scale: f32,
+        /// Output zero point.
+        out_zero_point: i32,
+    },
+    /// ONNX Runtime `QLinearAveragePool` (com.microsoft, NCHW; `channels_last` is turned
+    /// into transposes by the importer): input `x` `u8`/`i8` per tensor, output the same dtype
+    /// `<out_scale,out_zero_point>`, geometry as [`Op::AveragePool`] (dilations must be 1).
+    /// Computed as ONNX Runtime does: when the window is the whole image and pads are 0, as
+    /// [`Op::QLinearGlobalAveragePool`]; otherwise `v = s_x * f32(x - zp_x)` per element, the
+    /// f32 sum over the window's input elements (row, then column), divided by the count
+    /// (`kH * kW` with `count_include_pad`, else the in-bounds count), and
+    /// `y = sat(rne(sum / count / s_y + f32(zp_y)))`.
+    QLinearAveragePool {
+        /// Window geometry.
+        pool: PoolAttrs,
+        /// Output scale.
+        out_scale: f32,
+        /// Output zero point.
+        out_zero_point: i32,
+    },
+    /// ONNX Runtime `QLinearGlobalAveragePool` (com.microsoft, NCHW): `[N, C, H, W] →
+    /// [N, C, 1, 1]`, `u8`/`i8` per tensor (MLAS `qlgavgpool.cpp`):
+    ///
+    /// ```text
+    /// acc = Σ x - zp_x * H * W                  (i32)
+    /// r   = s_x / (s_y * f32(H * W))            (f32)
+    /// y   = sat(rne(f32(acc) * r) + zp_y)       (as requantize_f32)
+    /// ```
+    QLinearGlobalAveragePool {
+        /// Output scale.
+        out_scale: f32,
+        /// Output zero point.
+        out_zero_point: i32,
+    },
+    /// ONNX Runtime `QLinearSoftmax` (com.microsoft, opset-13 semantics: one `axis`; the
+    /// importer reshapes for `opset < 13`), `u8`/`i8` per tensor, output same dtype; exactly
+    /// ONNX Runtime's `qlinear_softmax.cc` (`x`'s zero point cancels out):
+    ///
+    /// ```text
+    /// D = shape[axis]; shift = max(0, ln(f64(f32::MAX / f32(D))) - 5) / s_x    (f64)
+    /// e[v] = f32(exp((f64(v) - 255 + shift) * s_x)),  v = x - max(x along axis) + 255
+    /// sum = Σ e (f32, in index order); k = floor(1 / s_y) (f32)
+    /// y = min(rne(e * k / sum) + zp_y, dtype max)     (e * k / sum >= 0, so y >= zp_y)
+    /// ```
+    QLinearSoftmax {
+        /// Normalized axis.
+        axis: usize,
+        /// Output scale.
+        out_scale: f32,
+        /// Output zero point.
+        out_zero_point: i32,
+    },
+    /// ONNX Runtime `QLinearConcat` (com.microsoft): inputs of one dtype (`u8`/`i8`), each
+    /// with its own per-tensor parameters; concatenated along `axis` as [`Op::Concat`], each
+    /// element requantized `y = quantize_f32(s_i * f32(x - zp_i), s_y, zp_y)` (a copy when
+    /// the parameters are equal).
+    QLinearConcat {
+        /// Normalized axis.
+        axis: usize,
+        /// Output scale.
+        out_scale: f32,
+        /// Output zero point.
+        out_zero_point: i32,
+    },
+    /// ONNX `LSTM` (opset 14), float, see [`LstmAttrs`]. Inputs (all required; the importer
+    /// materializes absent optional ones as zeros): `x [seq, batch, I]`, `w [dirs, 4H, I]`,
+    /// `r [dirs, 4H, H]`, `b [dirs, 8H]`, `initial_h [dirs, batch, H]`,
+    /// `initial_c [dirs, batch, H]`, `p [dirs, 3H]`; gate order `i, o, f, c`. Outputs
+    /// `y [seq, dirs, batch, H]`, `y_h [dirs, batch, H]`, `y_c [dirs, batch, H]`. Per step
+    /// (ONNX): `i = σ(Xt Wiᵀ + Ht-1 Riᵀ + Wbi + Rbi + Pi ⊙ Ct-1)`, `f` likewise,
+    /// `c̃ = tanh(..)`, `Ct = f ⊙ Ct-1 + i ⊙ c̃`, `o = σ(.. + Po ⊙ Ct)`, `Ht = o ⊙ tanh(Ct)`.
+    Lstm(LstmAttrs),
+    /// ONNX Runtime `DynamicQuantizeLSTM` (com.microsoft): as [`Op::Lstm`] but `w [dirs, I, 4H]`
+    /// and `r [dirs, H, 4H]` are quantized (`u8`/`i8`, note the transposed layout), with
+    /// per-tensor (dirs = 1), per-axis 0 (one pair per direction) or per-axis 2 (per column,
+    /// dirs = 1) parameters. The matrix products quantize their float left operand
+    /// dynamically as [`Op::DynamicQuantizeLinear`] does (the whole `x` sequence once per
+    /// direction, the hidden state once per step) and compute
+    /// `s_a * s_w[n] * Σ (a - zp_a)(w - zp_w)` in i32 then f32, as ONNX Runtime's
+    /// `deep_cpu_lstm` quantized GEMM does.
+    DynamicQuantizeLstm(LstmAttrs),
 }
 
 impl Op {
@@ -339,6 +530,32 @@ impl Op {
             Op::Gather { .. } => "Gather",
             Op::Cast { .. } => "Cast",
             Op::Resize(_) => "Resize",
+            Op::QuantizeLinear { .. } => "QuantizeLinear",
+            Op::DequantizeLinear => "DequantizeLinear",
+            Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
+            Op::MatMulInteger => "MatMulInteger",
+            Op::ConvInteger(_) => "ConvInteger",
+            Op::QConv(_) => "QConv",
+            Op::QMatMul(_) => "QMatMul",
+            Op::QLinearBinary { op: BinaryOp::Mul, .. } => "QLinearMul",
+            Op::QLinearBinary { op: BinaryOp::Sub, .. } => "QLinearSub",
+            Op::QLinearBinary { op: BinaryOp::Div, .. } => "QLinearDiv",
+            Op::QLinearBinary { op: BinaryOp::Add, .. } => "QLinearAdd",
+            Op::QLinearUnary { op, .. } => match op {
+                UnaryOp::Relu => "QLinearRelu",
+                UnaryOp::LeakyRelu { .. } => "QLinearLeakyRelu",
+                UnaryOp::Clip { .. } => "QLinearClip",
+                UnaryOp::Sigmoid => "QLinearSigmoid",
+                UnaryOp::Tanh => "QLinearTanh",
+                UnaryOp::HardSigmoid { .. } => "QLinearHardSigmoid",
+                UnaryOp::HardSwish => "QLinearHardSwish",
+            },
+            Op::QLinearAveragePool { .. } => "QLinearAveragePool",
+            Op::QLinearGlobalAveragePool { .. } => "QLinearGlobalAveragePool",
+            Op::QLinearSoftmax { .. } => "QLinearSoftmax",
+            Op::QLinearConcat { .. } => "QLinearConcat",
+            Op::Lstm(_) => "LSTM",
+            Op::DynamicQuantizeLstm(_) => "DynamicQuantizeLSTM",
         }
     }
 
@@ -347,7 +564,7 @@ impl Op {
     pub fn macs(&self, input_shapes: &[&[usize]], output_shape: &[usize]) -> u64 {
         let prod = |s: &[usize]| s.iter().map(|&d| d as u64).product::<u64>();
         match self {
-            Op::Conv(a) => {
+            Op::Conv(a) | Op::ConvInteger(a) | Op::QConv(QConvAttrs { conv: a, .. }) => {
                 let cin_per_group = input_shapes.get(1).and_then(|w| w.get(1)).copied().unwrap_or(0) as u64;
                 prod(output_shape) * cin_per_group * (a.kernel[0] * a.kernel[1]) as u64
             }
@@ -356,13 +573,21 @@ impl Op {
                 let w = input_shapes.get(1).copied().unwrap_or(&[]);
                 prod(x) * w.get(1).copied().unwrap_or(0) as u64 * (a.kernel[0] * a.kernel[1]) as u64
             }
-            Op::MatMul | Op::Gemm(_) => {
+            Op::MatMul | Op::Gemm(_) | Op::MatMulInteger | Op::QMatMul(_) => {
                 let a = input_shapes.first().copied().unwrap_or(&[]);
                 let k = match self {
                     Op::Gemm(g) if g.trans_a => a.first(),
                     _ => a.last(),
                 };
                 prod(output_shape) * k.copied().unwrap_or(0) as u64
+            }
+            Op::Lstm(a) | Op::DynamicQuantizeLstm(a) => {
+                // per step and direction: [batch, I] x [I, 4H] and [batch, H] x [H, 4H]
+                let x = input_shapes.first().copied().unwrap_or(&[]);
+                let (seq, batch, input) =
+                    (x.first().copied().unwrap_or(0), x.get(1).copied().unwrap_or(0), x.get(2).copied().unwrap_or(0));
+                let h = a.hidden_size as u64;
+                (a.direction.count() * seq * batch) as u64 * 4 * h * (input as u64 + h)
             }
             _ => 0,
         }

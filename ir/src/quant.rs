@@ -1,23 +1,262 @@
-//! Quantization parameters, part of a quantized tensor's type.
+//! Quantization parameters (part of a quantized tensor's type) and the scalar formulas every
+//! backend shares: quantize, dequantize and the two requantization modes.
+//!
+//! The formulas are the ONNX operator definitions, made exact where ONNX leaves rounding
+//! open by following ONNX Runtime's MLAS kernels (`onnxruntime/core/mlas/lib/quantize.cpp`,
+//! `MlasQuantizeLinear` and `MlasRequantizeOutput`), so results match ONNX Runtime bit for bit.
+
+use crate::fixed_point::{multiply_by_quantized_multiplier, round_half_to_even};
+use crate::DType;
 
 /// Affine quantization parameters: `real = scale * (q - zero_point)`.
 ///
-/// Per-tensor when `axis` is `None` (one `scale` and one `zero_point`); per-axis when
-/// `axis = Some(a)` (one pair per index along dimension `a`), as in ONNX `QuantizeLinear`
-/// (opset 13+).
+/// Three granularities, as in ONNX `QuantizeLinear`/`DequantizeLinear` (opsets 10, 13, 21):
+///
+/// - **per tensor**: `axis == None`, one `scale` and one `zero_point`;
+/// - **per axis** (opset 13): `axis == Some(a)`, `block_size == None`, one pair per index
+///   along dimension `a` (e.g. per output channel of a weight);
+/// - **blocked** (opset 21): `axis == Some(a)`, `block_size == Some(b)`: the parameters form
+///   a tensor of the value's shape with dimension `a` replaced by `ceil(shape[a] / b)`, stored
+///   row-major; element `[i0, .., ia, ..]` uses parameter `[i0, .., ia / b, ..]`.
+///
+/// Well-formedness (checked by [`QuantParams::check`], which the verifier runs on every
+/// type): only on integer dtypes; scales finite and `> 0`; one zero point per scale, within
+/// the dtype's range ([`quant_range`]); the number of pairs matches the granularity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantParams {
-    /// Scale per tensor (length 1) or per index along `axis`. Finite and > 0.
+    /// Scale per tensor (length 1), per index along `axis`, or per block. Finite and > 0.
     pub scale: Vec<f32>,
     /// Zero point, same length as `scale`, within the range of the quantized dtype.
     pub zero_point: Vec<i32>,
-    /// The quantized dimension for per-axis parameters.
+    /// The quantized dimension for per-axis and blocked parameters.
     pub axis: Option<usize>,
+    /// Block length along `axis` for blocked parameters (ONNX opset 21 `block_size`).
+    pub block_size: Option<usize>,
 }
 
 impl QuantParams {
     /// Per-tensor parameters.
     pub fn per_tensor(scale: f32, zero_point: i32) -> Self {
-        QuantParams { scale: vec![scale], zero_point: vec![zero_point], axis: None }
+        QuantParams { scale: vec![scale], zero_point: vec![zero_point], axis: None, block_size: None }
+    }
+
+    /// Per-axis parameters along `axis`.
+    pub fn per_axis(axis: usize, scale: Vec<f32>, zero_point: Vec<i32>) -> Self {
+        QuantParams { scale, zero_point, axis: Some(axis), block_size: None }
+    }
+
+    /// True for one scale and zero point for the whole tensor.
+    pub fn is_per_tensor(&self) -> bool {
+        self.axis.is_none()
+    }
+
+    /// How many (scale, zero point) pairs a value of `shape` needs with this granularity, or
+    /// an error message (axis out of range, block size 0).
+    pub fn expected_len(&self, shape: &[usize]) -> Result<usize, String> {
+        let Some(a) = self.axis else { return Ok(1) };
+        let d = *shape.get(a).ok_or_else(|| format!("quantization axis {a} out of range for rank {}", shape.len()))?;
+        match self.block_size {
+            None => Ok(d),
+            Some(0) => Err("block_size must be >= 1".into()),
+            Some(b) => Ok(shape
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| if i == a { s.div_ceil(b) } else { s })
+                .try_fold(1usize, |acc, s| acc.checked_mul(s))
+                .unwrap_or(usize::MAX)),
+        }
+    }
+
+    /// Checks the parameters are well formed for a value of type `dtype[shape]` (see the type
+    /// docs); the message says what is wrong.
+    pub fn check(&self, dtype: DType, shape: &[usize]) -> Result<(), String> {
+        let Some((lo, hi)) = quant_range(dtype) else {
+            return Err(format!("quantization parameters on non-integer dtype {dtype}"));
+        };
+        if self.block_size.is_some() && self.axis.is_none() {
+            return Err("block_size without an axis".into());
+        }
+        if self.scale.len() != self.zero_point.len() {
+            return Err(format!("{} scales but {} zero points", self.scale.len(), self.zero_point.len()));
+        }
+        let want = self.expected_len(shape)?;
+        if self.scale.len() != want {
+            let what = match (self.axis, self.block_size) {
+                (None, _) => "per tensor".to_string(),
+                (Some(a), None) => format!("one per index of axis {a}"),
+                (Some(a), Some(b)) => format!("one per block of {b} along axis {a}"),
+            };
+            return Err(format!("{} scales, expected {want} ({what})", self.scale.len()));
+        }
+        if let Some(s) = self.scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(format!("scale {s:?} is not finite and > 0"));
+        }
+        if let Some(z) = self.zero_point.iter().find(|&&z| !(lo..=hi).contains(&z)) {
+            return Err(format!("zero point {z} outside {dtype}'s range [{lo}, {hi}]"));
+        }
+        Ok(())
+    }
+
+    /// For every element of a value of `shape` (row-major), the index of its parameter pair.
+    /// Assumes [`QuantParams::check`] passed for `shape`.
+    pub fn param_index_map(&self, shape: &[usize]) -> Vec<usize> {
+        let numel: usize = shape.iter().product();
+        let Some(a) = self.axis.filter(|&a| a < shape.len()) else { return vec![0; numel] };
+        let inner: usize = shape[a + 1..].iter().product();
+        let d = shape[a];
+        match self.block_size {
+            None => (0..numel).map(|i| (i / inner.max(1)) % d.max(1)).collect(),
+            Some(b) => {
+                let nb = d.div_ceil(b.max(1));
+                (0..numel)
+                    .map(|i| {
+                        let outer = i / (inner * d).max(1);
+                        let ia = (i / inner.max(1)) % d.max(1);
+                        let rest = i % inner.max(1);
+                        (outer * nb + ia / b.max(1)) * inner + rest
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The integer range `[min, max]` of a quantized dtype: `u8` `[0, 255]`, `i8` `[-128, 127]`,
+/// `u4` `[0, 15]`, `i4` `[-8, 7]`, `i16`, `i32`; `None` for float, `i64` and `bool`.
+pub fn quant_range(dtype: DType) -> Option<(i32, i32)> {
+    Some(match dtype {
+        DType::U8 => (0, 255),
+        DType::I8 => (-128, 127),
+        DType::U4 => (0, 15),
+        DType::I4 => (-8, 7),
+        DType::I16 => (i16::MIN as i32, i16::MAX as i32),
+        DType::I32 => (i32::MIN, i32::MAX),
+        DType::F32 | DType::F16 | DType::I64 | DType::Bool => return None,
+    })
+}
+
+/// True for the dtypes `u8`, `u4` (unsigned quantized types).
+pub fn is_unsigned(dtype: DType) -> bool {
+    matches!(dtype, DType::U8 | DType::U4)
+}
+
+/// ONNX `QuantizeLinear` on one element, exactly as MLAS `MlasQuantizeLinear` computes it:
+///
+/// ```text
+/// v = x / scale                       (f32 division)
+/// v = min(max(v, lo - zp), hi - zp)   (a NaN becomes lo - zp, as x86 maxps does)
+/// q = round_half_to_even(v) + zp
+/// ```
+///
+/// which equals `saturate(round_half_to_even(x / scale) + zp)` for every non-NaN `x`.
+pub fn quantize_f32(x: f32, scale: f32, zero_point: i32, (lo, hi): (i32, i32)) -> i32 {
+    let v = x / scale;
+    let min = (lo as i64 - zero_point as i64) as f32;
+    let max = (hi as i64 - zero_point as i64) as f32;
+    let v = if v.is_nan() { min } else { v.max(min).min(max) };
+    (round_half_to_even(v) as i64 + zero_point as i64).clamp(lo as i64, hi as i64) as i32
+}
+
+/// ONNX `DequantizeLinear` on one element, as ONNX Runtime computes it:
+/// `f32(q - zero_point) * scale` (the difference is exact in `i64`, then rounded to `f32`).
+pub fn dequantize(q: i32, scale: f32, zero_point: i32) -> f32 {
+    (q as i64 - zero_point as i64) as f32 * scale
+}
+
+/// The requantization epilogue in f32 mode, as MLAS `MlasRequantizeOutput` computes it for
+/// QLinearConv / QLinearMatMul / QGemm:
+///
+/// ```text
+/// v = f32(acc) * multiplier
+/// v = min(max(v, lo - zp), hi - zp)
+/// y = round_half_to_even(v) + zp
+/// ```
+///
+/// `(lo, hi)` is the output dtype's range, possibly narrowed by a fused clamp.
+pub fn requantize_f32(acc: i32, multiplier: f32, zero_point: i32, range: (i32, i32)) -> i32 {
+    let (min, max) = shift_range(range, zero_point);
+    let v = (acc as f32 * multiplier).max(min as f32).min(max as f32);
+    let v = if v.is_nan() { min as f32 } else { v };
+    (round_half_to_even(v) as i64 + zero_point as i64).clamp(range.0 as i64, range.1 as i64) as i32
+}
+
+/// The requantization epilogue in integer-only mode (gemmlowp / TFLite):
+/// `y = clamp(MultiplyByQuantizedMultiplier(acc, multiplier, shift) + zp, lo, hi)`.
+pub fn requantize_fixed_point(acc: i32, multiplier: i32, shift: i32, zero_point: i32, (lo, hi): (i32, i32)) -> i32 {
+    let v = multiply_by_quantized_multiplier(acc, multiplier, shift) as i64 + zero_point as i64;
+    v.clamp(lo as i64, hi as i64) as i32
+}
+
+/// `(lo - zp, hi - zp)` saturated to `i32`.
+fn shift_range((lo, hi): (i32, i32), zp: i32) -> (i32, i32) {
+    let s = |v: i32| (v as i64 - zp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    (s(lo), s(hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantize_rounds_half_to_even_and_saturates() {
+        let u8r = quant_range(DType::U8).unwrap();
+        // x / 0.5: 0.25 -> 0.5 -> 0, 0.75 -> 1.5 -> 2, 1.25 -> 2.5 -> 2
+        assert_eq!(quantize_f32(0.25, 0.5, 10, u8r), 10);
+        assert_eq!(quantize_f32(0.75, 0.5, 10, u8r), 12);
+        assert_eq!(quantize_f32(1.25, 0.5, 10, u8r), 12);
+        assert_eq!(quantize_f32(-1.25, 0.5, 10, u8r), 8);
+        assert_eq!(quantize_f32(1000.0, 0.5, 10, u8r), 255);
+        assert_eq!(quantize_f32(-1000.0, 0.5, 10, u8r), 0);
+        assert_eq!(quantize_f32(f32::INFINITY, 0.5, 10, u8r), 255);
+        assert_eq!(quantize_f32(f32::NEG_INFINITY, 0.5, 10, u8r), 0);
+        assert_eq!(quantize_f32(f32::NAN, 0.5, 10, u8r), 0);
+        let i4r = quant_range(DType::I4).unwrap();
+        assert_eq!(quantize_f32(100.0, 1.0, 0, i4r), 7);
+        assert_eq!(quantize_f32(-7.5, 1.0, -1, i4r), -8);
+        let i32r = quant_range(DType::I32).unwrap();
+        assert_eq!(quantize_f32(3e9, 1.0, 0, i32r), i32::MAX);
+    }
+
+    #[test]
+    fn dequantize_and_requantize() {
+        assert_eq!(dequantize(200, 0.5, 128), 36.0);
+        assert_eq!(dequantize(i32::MIN, 1.0, i32::MAX), -4294967295.0);
+        let u8r = (0, 255);
+        assert_eq!(requantize_f32(1001, 0.01, 3, u8r), 13); // 10.01 -> 10
+        assert_eq!(requantize_f32(250, 0.01, 3, u8r), 5); // 2.5 -> 2, + 3
+        assert_eq!(requantize_f32(-1000, 0.01, 3, u8r), 0);
+        assert_eq!(requantize_f32(i32::MAX, 1.0, 3, (0, 6)), 6); // fused Relu6 clamp
+        assert_eq!(requantize_fixed_point(250, 1 << 30, -6, 3, u8r), 5); // 250/128 = 1.95 -> 2
+        assert_eq!(requantize_fixed_point(-1000, 1 << 30, 0, 3, u8r), 0);
+    }
+
+    #[test]
+    fn check_reports_each_problem() {
+        let q = QuantParams::per_tensor(0.5, 300);
+        assert!(q.check(DType::U8, &[2]).unwrap_err().contains("zero point 300 outside u8's range [0, 255]"));
+        assert!(q.check(DType::F32, &[2]).unwrap_err().contains("non-integer dtype f32"));
+        assert!(QuantParams::per_tensor(f32::NAN, 0).check(DType::I8, &[2]).unwrap_err().contains("NaN"));
+        let pa = QuantParams::per_axis(1, vec![0.5; 2], vec![0; 2]);
+        assert!(pa.check(DType::I8, &[2, 3]).unwrap_err().contains("2 scales, expected 3 (one per index of axis 1)"));
+        assert!(pa.check(DType::I8, &[2]).unwrap_err().contains("axis 1 out of range"));
+        let blocked = QuantParams { block_size: Some(2), ..QuantParams::per_axis(1, vec![0.5; 4], vec![0; 4]) };
+        assert_eq!(blocked.check(DType::I4, &[2, 3]), Ok(())); // [2, ceil(3/2)] = 4 blocks
+        assert!(blocked.check(DType::I4, &[2, 5]).unwrap_err().contains("expected 6"));
+        let zero = QuantParams { block_size: Some(0), ..blocked };
+        assert!(zero.check(DType::I4, &[2, 3]).unwrap_err().contains("block_size must be >= 1"));
+    }
+
+    #[test]
+    fn param_index_maps() {
+        assert_eq!(QuantParams::per_tensor(1.0, 0).param_index_map(&[2, 2]), vec![0; 4]);
+        let pa = QuantParams::per_axis(0, vec![1.0; 2], vec![0; 2]);
+        assert_eq!(pa.param_index_map(&[2, 3]), vec![0, 0, 0, 1, 1, 1]);
+        let pa = QuantParams::per_axis(1, vec![1.0; 3], vec![0; 3]);
+        assert_eq!(pa.param_index_map(&[2, 3]), vec![0, 1, 2, 0, 1, 2]);
+        let blocked = QuantParams { block_size: Some(2), ..QuantParams::per_axis(1, vec![1.0; 4], vec![0; 4]) };
+        assert_eq!(blocked.param_index_map(&[2, 3]), vec![0, 0, 1, 2, 2, 3]);
+        let blocked0 = QuantParams { block_size: Some(2), ..QuantParams::per_axis(0, vec![1.0; 4], vec![0; 4]) };
+        // shape [3, 2], blocks along axis 0: params [2, 2]
+        assert_eq!(blocked0.param_index_map(&[3, 2]), vec![0, 1, 0, 1, 2, 3]);
     }
 }

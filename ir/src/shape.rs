@@ -9,21 +9,23 @@
 //! `to` for `Cast`. Compute ops (`Conv`, `ConvTranspose`, `MatMul`, `Gemm`) and the float-only
 //! ops take inputs of one float dtype and produce it.
 //!
-//! Quantization parameters are dropped (`None`) except by data-movement ops, which keep the
-//! input's: `Reshape`, `Transpose`, `Slice`, `Concat`, `Gather`, `MaxPool` and `Resize` in
+//! Quantized ops (`shape/quant.rs`) produce the quantization parameters their attributes
+//! name and check the ones they read. Other ops drop quantization parameters (`None`) except
+//! data-movement ops, which keep the input's: `Reshape`, `Transpose`, `Slice`, `Concat`, `Gather`, `MaxPool` and `Resize` in
 //! `Nearest` mode. Per-axis parameters follow their axis (a `Transpose` moves it, a `Slice`
 //! or `Concat` along it slices or concatenates the parameters).
 
 mod movement;
 mod nn;
+mod quant;
 
 use crate::{DType, IrError, Op, TensorType, UnaryOp};
 
 /// Most elements one tensor may have (2^31); larger outputs are an [`IrError::Limit`].
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 31;
 
-/// Output types of `op` applied to inputs of types `inputs` (one entry per output; every op
-/// has one output today).
+/// Output types of `op` applied to inputs of types `inputs`, one entry per output (three for
+/// `DynamicQuantizeLinear` and the LSTMs, one for every other op).
 ///
 /// Errors: [`IrError::Invalid`] whose message starts with the op name and says what is wrong
 /// (input count, rank, dtype, shapes that do not broadcast, attribute out of range), e.g.
@@ -31,6 +33,17 @@ pub const MAX_TENSOR_ELEMENTS: usize = 1 << 31;
 /// output would have more than [`MAX_TENSOR_ELEMENTS`] elements. Callers attach the node with
 /// [`IrError::at_node`].
 pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, IrError> {
+    let multi = match op {
+        Op::DynamicQuantizeLinear => Some(quant::dynamic_quantize_linear(op, inputs)?),
+        Op::Lstm(a) | Op::DynamicQuantizeLstm(a) => Some(quant::lstm(op, a, inputs)?),
+        _ => None,
+    };
+    if let Some(tys) = multi {
+        for t in &tys {
+            check_limit(op, t)?;
+        }
+        return Ok(tys);
+    }
     let ty = match op {
         Op::Conv(a) => nn::conv(op, a, inputs)?,
         Op::ConvTranspose(a) => nn::conv_transpose(op, a, inputs)?,
@@ -64,6 +77,33 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
             TensorType::new(*to, x.shape.clone())
         }
         Op::Resize(a) => movement::resize(op, a, inputs)?,
+        Op::QuantizeLinear { dtype, params } => quant::quantize_linear(op, *dtype, params, inputs)?,
+        Op::DequantizeLinear => quant::dequantize_linear(op, inputs)?,
+        Op::MatMulInteger => quant::matmul_integer(op, inputs)?,
+        Op::ConvInteger(a) => quant::conv_integer(op, a, inputs)?,
+        Op::QConv(a) => quant::qconv(op, a, inputs)?,
+        Op::QMatMul(a) => quant::qmatmul(op, a, inputs)?,
+        Op::QLinearBinary { op: b, out_scale, out_zero_point } => {
+            quant::qlinear_binary(op, *b, *out_scale, *out_zero_point, inputs)?
+        }
+        Op::QLinearUnary { op: u, out_scale, out_zero_point } => {
+            quant::qlinear_unary(op, u, *out_scale, *out_zero_point, inputs)?
+        }
+        Op::QLinearAveragePool { pool, out_scale, out_zero_point } => {
+            quant::qlinear_average_pool(op, pool, *out_scale, *out_zero_point, inputs)?
+        }
+        Op::QLinearGlobalAveragePool { out_scale, out_zero_point } => {
+            quant::qlinear_global_average_pool(op, *out_scale, *out_zero_point, inputs)?
+        }
+        Op::QLinearSoftmax { axis, out_scale, out_zero_point } => {
+            quant::qlinear_softmax(op, *axis, *out_scale, *out_zero_point, inputs)?
+        }
+        Op::QLinearConcat { axis, out_scale, out_zero_point } => {
+            quant::qlinear_concat(op, *axis, *out_scale, *out_zero_point, inputs)?
+        }
+        Op::DynamicQuantizeLinear | Op::Lstm(_) | Op::DynamicQuantizeLstm(_) => {
+            return Err(fail(op, "internal: multi-output op"))
+        }
     };
     check_limit(op, &ty)?;
     Ok(vec![ty])

@@ -15,7 +15,8 @@
 //!   `"{name}:{i}"` for output `i` (several outputs). When parsing, node output types may be
 //!   omitted (`%y = Relu(%x)`): they are then inferred.
 //! - Types: `f32[1,3,8,8]`, per-tensor quantized `u8<0.0235,128>[...]` (scale, zero point),
-//!   per-axis `i8<axis=0,scale=[0.1,0.2],zero_point=[0,0]>[2,3]`.
+//!   per-axis `i8<axis=0,scale=[0.1,0.2],zero_point=[0,0]>[2,3]`, blocked
+//!   `i4<axis=1,block_size=2,scale=[..4 values..],zero_point=[..]>[2,4]`.
 //! - Constants list their elements row-major: floats as Rust prints them (the shortest text
 //!   that parses back to the same bits; `inf`, `-inf`, `NaN`; a NaN other than the canonical
 //!   one as `NaN_0x7fc00001` with its bits), integers in decimal, `true`/`false`, 4-bit types
@@ -32,6 +33,7 @@
 
 mod lex;
 mod ops;
+mod ops_quant;
 mod parse;
 mod print;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::{infer_types, Graph, IrError, NodeId, QuantParams, TensorType, ValueDef, ValueId, MAX_TENSOR_ELEMENTS};
+use crate::{infer_types, Graph, IrError, NodeId, TensorType, ValueDef, ValueId, MAX_TENSOR_ELEMENTS};
 
 /// Most nodes a graph may have.
 pub const MAX_NODES: usize = 1_000_000;
@@ -20,9 +20,13 @@ pub const MAX_NODES: usize = 1_000_000;
 /// - value names and node names are non-empty and unique;
 /// - every node's output types equal [`infer_types`] of its input types (dtype, shape and
 ///   quantization parameters);
-/// - types are well formed: quantization parameters only on integer dtypes, with finite
-///   scales > 0, one zero point per scale within the dtype's range, one pair per tensor or
-///   (per-axis) one per index along an axis that exists;
+/// - types are well formed ([`crate::QuantParams::check`]): quantization parameters only on
+///   integer dtypes, with finite scales > 0, one zero point per scale within the dtype's
+///   range, one pair per tensor, per index along an axis that exists (per axis), or per
+///   block (blocked);
+/// - quantized ops' own invariants, checked by shape inference: the parameters they read
+///   are present and of the supported granularity, bias parameters are consistent
+///   (zero point 0, scale `s_x * s_w`), no signedness mix ONNX Runtime rejects;
 /// - constants' data have their value's dtype and shape.
 ///
 /// Errors: the first violation found, as [`IrError::Verify`] (or [`IrError::Limit`] for a
@@ -163,36 +167,16 @@ pub fn verify(graph: &Graph) -> Result<(), IrError> {
 
 /// Checks the quantization parameters of a type; the message says what is wrong.
 fn check_type(ty: &TensorType) -> Result<(), String> {
-    let Some(QuantParams { scale, zero_point, axis }) = &ty.quant else { return Ok(()) };
-    if !ty.dtype.is_integer() {
-        return Err(format!("quantization parameters on non-integer dtype {}", ty.dtype));
+    match &ty.quant {
+        Some(q) => q.check(ty.dtype, &ty.shape),
+        None => Ok(()),
     }
-    if scale.len() != zero_point.len() {
-        return Err(format!("{} scales but {} zero points", scale.len(), zero_point.len()));
-    }
-    let want = match axis {
-        None => 1,
-        Some(a) => *ty.shape.get(*a).ok_or_else(|| format!("quantization axis {a} out of range"))?,
-    };
-    if scale.len() != want {
-        return Err(format!("{} scales, expected {want}", scale.len()));
-    }
-    if let Some(s) = scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-        return Err(format!("scale {s:?} is not finite and > 0"));
-    }
-    let bits = ty.dtype.bits() as u32;
-    let signed = !matches!(ty.dtype, crate::DType::U8 | crate::DType::U4);
-    let (lo, hi) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1) } else { (0, (1i64 << bits) - 1) };
-    if let Some(z) = zero_point.iter().find(|&&z| !(lo..=hi).contains(&(z as i64))) {
-        return Err(format!("zero point {z} outside {}'s range [{lo}, {hi}]", ty.dtype));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BinaryOp, ConvAttrs, DType, Op, TensorData, UnaryOp, Value};
+    use crate::{BinaryOp, ConvAttrs, DType, Op, QuantParams, TensorData, UnaryOp, Value};
 
     fn f32t(shape: &[usize]) -> TensorType {
         TensorType::new(DType::F32, shape.to_vec())
@@ -318,7 +302,7 @@ mod tests {
         ty.quant = Some(QuantParams::per_tensor(0.5, 300));
         g.add_input("x", ty.clone());
         assert!(verify_err(&g).contains("zero point 300 outside u8's range [0, 255]"));
-        g.values[0].ty.quant = Some(QuantParams { scale: vec![0.5; 2], zero_point: vec![0; 2], axis: Some(1) });
+        g.values[0].ty.quant = Some(QuantParams::per_axis(1, vec![0.5; 2], vec![0; 2]));
         assert!(verify_err(&g).contains("2 scales, expected 3"));
         g.values[0].ty.quant = Some(QuantParams::per_tensor(-1.0, 0));
         assert!(verify_err(&g).contains("scale -1.0 is not finite and > 0"));

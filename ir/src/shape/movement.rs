@@ -4,9 +4,21 @@
 use super::{check_arity, check_axis, fail, one_input, require_numeric};
 use crate::{DType, IrError, Op, QuantParams, ResizeAttrs, ResizeMode, SliceAttrs, TensorType};
 
+/// Blocked quantization parameters (a parameter tensor) do not follow data movement; only
+/// `QuantizeLinear`, `DequantizeLinear` and the quantized compute ops read them.
+fn reject_blocked(op: &Op, x: &TensorType) -> Result<(), IrError> {
+    match &x.quant {
+        Some(q) if q.block_size.is_some() => {
+            Err(fail(op, format!("input {x} has blocked quantization parameters, which do not move with the data")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// ONNX `Reshape` (opset 14) with a resolved static shape.
 pub(super) fn reshape(op: &Op, shape: &[usize], inputs: &[&TensorType]) -> Result<TensorType, IrError> {
     let x = one_input(op, inputs)?;
+    reject_blocked(op, x)?;
     let out = TensorType::new(x.dtype, shape.to_vec());
     if out.checked_numel() != x.checked_numel() {
         return Err(fail(op, format!("cannot reshape {x} ({} elements) to {shape:?}", x.numel())));
@@ -42,6 +54,7 @@ pub(super) fn reshape(op: &Op, shape: &[usize], inputs: &[&TensorType]) -> Resul
 /// ONNX `Transpose` (opset 13).
 pub(super) fn transpose(op: &Op, perm: &[usize], inputs: &[&TensorType]) -> Result<TensorType, IrError> {
     let x = one_input(op, inputs)?;
+    reject_blocked(op, x)?;
     let mut seen = vec![false; x.rank()];
     if perm.len() != x.rank() || !perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true)) {
         return Err(fail(op, format!("perm {perm:?} is not a permutation of the {} dims of {x}", x.rank())));
@@ -62,6 +75,7 @@ pub(super) fn concat(op: &Op, axis: usize, inputs: &[&TensorType]) -> Result<Ten
     let mut shape = first.shape.clone();
     shape[axis] = 0;
     for (i, t) in inputs.iter().enumerate() {
+        reject_blocked(op, t)?;
         if t.dtype != first.dtype {
             return Err(fail(op, format!("input {i} has dtype {}, input 0 has {}", t.dtype, first.dtype)));
         }
@@ -75,7 +89,7 @@ pub(super) fn concat(op: &Op, axis: usize, inputs: &[&TensorType]) -> Result<Ten
     }
     let quant = match &first.quant {
         Some(q) if q.axis == Some(axis) => {
-            let mut cat = QuantParams { scale: vec![], zero_point: vec![], axis: Some(axis) };
+            let mut cat = QuantParams::per_axis(axis, vec![], vec![]);
             for (i, t) in inputs.iter().enumerate() {
                 match &t.quant {
                     Some(qi) if qi.axis == Some(axis) => {
@@ -103,6 +117,7 @@ pub(super) fn concat(op: &Op, axis: usize, inputs: &[&TensorType]) -> Result<Ten
 /// ONNX `Slice` (opset 13) with clamped starts and ends; see [`SliceAttrs`].
 pub(super) fn slice(op: &Op, a: &SliceAttrs, inputs: &[&TensorType]) -> Result<TensorType, IrError> {
     let x = one_input(op, inputs)?;
+    reject_blocked(op, x)?;
     let n = a.axes.len();
     if a.starts.len() != n || a.ends.len() != n || a.steps.len() != n {
         return Err(fail(
@@ -162,6 +177,7 @@ pub(super) fn slice(op: &Op, a: &SliceAttrs, inputs: &[&TensorType]) -> Result<T
 pub(super) fn gather(op: &Op, axis: usize, inputs: &[&TensorType]) -> Result<TensorType, IrError> {
     check_arity(op, inputs, 2, 2)?;
     let (data, idx) = (inputs[0], inputs[1]);
+    reject_blocked(op, data)?;
     check_axis(op, "axis", axis, data.rank())?;
     if !matches!(idx.dtype, DType::I64 | DType::I32) {
         return Err(fail(op, format!("indices must be i64 or i32, got {idx}")));
@@ -186,6 +202,7 @@ pub(super) fn gather(op: &Op, axis: usize, inputs: &[&TensorType]) -> Result<Ten
 pub(super) fn resize(op: &Op, a: &ResizeAttrs, inputs: &[&TensorType]) -> Result<TensorType, IrError> {
     let x = one_input(op, inputs)?;
     require_numeric(op, "input", x)?;
+    reject_blocked(op, x)?;
     if a.sizes.len() != x.rank() || a.scales.len() != x.rank() {
         return Err(fail(
             op,
@@ -220,7 +237,7 @@ mod tests {
         TensorType {
             dtype: DType::I8,
             shape: shape.to_vec(),
-            quant: Some(QuantParams { scale, zero_point, axis: Some(axis) }),
+            quant: Some(QuantParams::per_axis(axis, scale, zero_point)),
         }
     }
 

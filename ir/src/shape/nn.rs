@@ -22,7 +22,7 @@ fn check_positive(op: &Op, what: &str, v: &[usize]) -> Result<(), IrError> {
 /// One spatial output size of a sliding window (ONNX Conv/MaxPool/AveragePool); see
 /// [`PoolAttrs::pads`] for the `ceil_mode` rule.
 #[allow(clippy::too_many_arguments)]
-fn window_out(
+pub(super) fn window_out(
     op: &Op,
     axis: usize,
     input: usize,
@@ -74,6 +74,14 @@ pub(super) fn conv(op: &Op, a: &ConvAttrs, inputs: &[&TensorType]) -> Result<Ten
     let (x, w) = (inputs[0], inputs[1]);
     require_float(op, "input", x)?;
     require_same_dtype(op, "weight", w, x.dtype)?;
+    let shape = conv_shape(op, a, x, w)?;
+    check_bias(op, inputs, 2, w.shape[0], x.dtype)?;
+    Ok(TensorType::new(x.dtype, shape))
+}
+
+/// The output shape of a 2-D NCHW convolution of `x` by `w` (any dtypes); checks ranks,
+/// attributes and channel counts.
+pub(super) fn conv_shape(op: &Op, a: &ConvAttrs, x: &TensorType, w: &TensorType) -> Result<Vec<usize>, IrError> {
     require_rank(op, "input", x, 4)?;
     require_rank(op, "weight", w, 4)?;
     check_positive(op, "strides", &a.strides)?;
@@ -95,7 +103,6 @@ pub(super) fn conv(op: &Op, a: &ConvAttrs, inputs: &[&TensorType]) -> Result<Ten
     if a.kernel != [w.shape[2], w.shape[3]] {
         return Err(fail(op, format!("kernel {:?} != weight spatial dims {:?}", a.kernel, &w.shape[2..])));
     }
-    check_bias(op, inputs, 2, m, x.dtype)?;
     let mut shape = vec![x.shape[0], m, 0, 0];
     for i in 0..2 {
         shape[2 + i] = window_out(
@@ -110,7 +117,7 @@ pub(super) fn conv(op: &Op, a: &ConvAttrs, inputs: &[&TensorType]) -> Result<Ten
             false,
         )?;
     }
-    Ok(TensorType::new(x.dtype, shape))
+    Ok(shape)
 }
 
 /// ONNX `ConvTranspose` (opset 11), 2-D, NCHW, explicit pads.
@@ -171,6 +178,11 @@ pub(super) fn matmul(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrEr
     let (a, b) = (inputs[0], inputs[1]);
     require_float(op, "input a", a)?;
     require_same_dtype(op, "input b", b, a.dtype)?;
+    Ok(TensorType::new(a.dtype, matmul_shape(op, a, b)?))
+}
+
+/// The output shape of numpy `matmul` of `a` by `b` (any dtypes).
+pub(super) fn matmul_shape(op: &Op, a: &TensorType, b: &TensorType) -> Result<Vec<usize>, IrError> {
     if a.rank() == 0 || b.rank() == 0 {
         return Err(fail(op, format!("operands must have rank >= 1, got {a} and {b}")));
     }
@@ -185,7 +197,7 @@ pub(super) fn matmul(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrEr
     let mut shape = broadcast_shapes(batch_a, batch_b).map_err(|e| fail(op, format!("batch dims: {e}")))?;
     shape.extend(m);
     shape.extend(n);
-    Ok(TensorType::new(a.dtype, shape))
+    Ok(shape)
 }
 
 /// ONNX `Gemm` (opset 13).
@@ -228,6 +240,16 @@ pub(super) fn pool(op: &Op, a: &PoolAttrs, inputs: &[&TensorType]) -> Result<Ten
     } else {
         require_float(op, "input", x)?;
     }
+    let shape = pool_shape(op, a, x)?;
+    let quant = if is_max { x.quant.clone() } else { None };
+    if let Some(q) = quant.as_ref().filter(|q| q.block_size.is_some() || q.axis.is_some_and(|a| a >= 2)) {
+        return Err(fail(op, format!("cannot pool a tensor quantized along spatial axis {:?} ({x})", q.axis)));
+    }
+    Ok(TensorType { dtype: x.dtype, shape, quant })
+}
+
+/// The output shape of a 2-D NCHW pool over `x` (rank 4, checked by the caller).
+pub(super) fn pool_shape(op: &Op, a: &PoolAttrs, x: &TensorType) -> Result<Vec<usize>, IrError> {
     check_positive(op, "strides", &a.strides)?;
     check_positive(op, "dilations", &a.dilations)?;
     check_positive(op, "kernel", &a.kernel)?;
@@ -240,8 +262,7 @@ pub(super) fn pool(op: &Op, a: &PoolAttrs, inputs: &[&TensorType]) -> Result<Ten
         shape[2 + i] =
             window_out(op, i, x.shape[2 + i], a.pads[i], a.pads[2 + i], k, a.strides[i], a.dilations[i], a.ceil_mode)?;
     }
-    let quant = if is_max { x.quant.clone() } else { None };
-    Ok(TensorType { dtype: x.dtype, shape, quant })
+    Ok(shape)
 }
 
 /// ONNX `GlobalAveragePool` (opset 1): `[N, C, d1, …] → [N, C, 1, …]`.

@@ -24,7 +24,7 @@ pub(super) fn parse_f32(s: &str) -> Option<f32> {
     s.parse::<f32>().ok()
 }
 
-fn list<T>(v: &[T], f: impl Fn(&T) -> String) -> String {
+pub(super) fn list<T>(v: &[T], f: impl Fn(&T) -> String) -> String {
     let items: Vec<String> = v.iter().map(f).collect();
     format!("[{}]", items.join(","))
 }
@@ -100,6 +100,8 @@ pub(super) fn print_attrs(op: &Op) -> Vec<(&'static str, String)> {
             ("scales", list(&a.scales, f)),
             ("sizes", ints(&a.sizes)),
         ],
+        Op::ConvInteger(a) => print_attrs(&Op::Conv(a.clone())),
+        _ => super::ops_quant::print_quant_attrs(op),
     }
 }
 
@@ -146,7 +148,7 @@ pub(super) struct Attrs {
 }
 
 impl Attrs {
-    fn take(&mut self, name: &str) -> Result<(AttrValue, usize, usize), IrError> {
+    pub(super) fn take(&mut self, name: &str) -> Result<(AttrValue, usize, usize), IrError> {
         match self.items.iter().position(|(n, ..)| n == name) {
             Some(i) => {
                 let (_, v, l, c) = self.items.remove(i);
@@ -156,7 +158,7 @@ impl Attrs {
         }
     }
 
-    fn scalar<T>(&mut self, name: &str, what: &str, conv: impl Fn(&Tok) -> Option<T>) -> Result<T, IrError> {
+    pub(super) fn scalar<T>(&mut self, name: &str, what: &str, conv: impl Fn(&Tok) -> Option<T>) -> Result<T, IrError> {
         let (v, l, c) = self.take(name)?;
         match &v {
             AttrValue::Scalar(t) => conv(t),
@@ -165,7 +167,12 @@ impl Attrs {
         .ok_or_else(|| parse_error(l, c, format!("{}: attribute '{name}' must be {what}", self.op)))
     }
 
-    fn vec<T>(&mut self, name: &str, what: &str, conv: impl Fn(&Tok) -> Option<T>) -> Result<Vec<T>, IrError> {
+    pub(super) fn vec<T>(
+        &mut self,
+        name: &str,
+        what: &str,
+        conv: impl Fn(&Tok) -> Option<T>,
+    ) -> Result<Vec<T>, IrError> {
         let (v, l, c) = self.take(name)?;
         match &v {
             AttrValue::List(items) => items.iter().map(conv).collect::<Option<Vec<T>>>(),
@@ -174,35 +181,35 @@ impl Attrs {
         .ok_or_else(|| parse_error(l, c, format!("{}: attribute '{name}' must be a list of {what}", self.op)))
     }
 
-    fn usize(&mut self, name: &str) -> Result<usize, IrError> {
+    pub(super) fn usize(&mut self, name: &str) -> Result<usize, IrError> {
         self.scalar(name, "a non-negative integer", tok_usize)
     }
-    fn f32(&mut self, name: &str) -> Result<f32, IrError> {
+    pub(super) fn f32(&mut self, name: &str) -> Result<f32, IrError> {
         self.scalar(name, "a number", tok_f32)
     }
-    fn bool(&mut self, name: &str) -> Result<bool, IrError> {
+    pub(super) fn bool(&mut self, name: &str) -> Result<bool, IrError> {
         self.scalar(name, "true or false", |t| match t {
             Tok::Ident(s) if s == "true" => Some(true),
             Tok::Ident(s) if s == "false" => Some(false),
             _ => None,
         })
     }
-    fn usizes(&mut self, name: &str) -> Result<Vec<usize>, IrError> {
+    pub(super) fn usizes(&mut self, name: &str) -> Result<Vec<usize>, IrError> {
         self.vec(name, "non-negative integers", tok_usize)
     }
-    fn i64s(&mut self, name: &str) -> Result<Vec<i64>, IrError> {
+    pub(super) fn i64s(&mut self, name: &str) -> Result<Vec<i64>, IrError> {
         self.vec(name, "integers", |t| match t {
             Tok::Num(s) => s.parse().ok(),
             _ => None,
         })
     }
-    fn array<const N: usize>(&mut self, name: &str) -> Result<[usize; N], IrError> {
+    pub(super) fn array<const N: usize>(&mut self, name: &str) -> Result<[usize; N], IrError> {
         let (l, c) =
             self.items.iter().find(|(n, ..)| n == name).map_or((self.line, self.column), |(_, _, l, c)| (*l, *c));
         let v = self.usizes(name)?;
         v.try_into().map_err(|_| parse_error(l, c, format!("{}: attribute '{name}' must have {N} entries", self.op)))
     }
-    fn word<T: Copy>(&mut self, name: &str, table: &[(T, &str)]) -> Result<T, IrError> {
+    pub(super) fn word<T: Copy>(&mut self, name: &str, table: &[(T, &str)]) -> Result<T, IrError> {
         let names: Vec<&str> = table.iter().map(|(_, n)| *n).collect();
         self.scalar(name, &format!("one of {}", names.join(", ")), |t| match t {
             Tok::Ident(s) => table.iter().find(|(_, n)| n == s).map(|(k, _)| *k),
@@ -210,7 +217,7 @@ impl Attrs {
         })
     }
 
-    fn pool(&mut self) -> Result<PoolAttrs, IrError> {
+    pub(super) fn pool(&mut self) -> Result<PoolAttrs, IrError> {
         Ok(PoolAttrs {
             kernel: self.array("kernel")?,
             strides: self.array("strides")?,
@@ -222,7 +229,7 @@ impl Attrs {
     }
 }
 
-fn tok_usize(t: &Tok) -> Option<usize> {
+pub(super) fn tok_usize(t: &Tok) -> Option<usize> {
     match t {
         Tok::Num(s) => s.parse().ok(),
         _ => None,
@@ -236,11 +243,26 @@ pub(super) fn tok_f32(t: &Tok) -> Option<f32> {
     }
 }
 
+/// A [`UnaryOp`] named `name` (its ONNX name) from its attributes.
+pub(super) fn build_unary(name: &str, a: &mut Attrs) -> Result<UnaryOp, IrError> {
+    Ok(match name {
+        "Relu" => UnaryOp::Relu,
+        "LeakyRelu" => UnaryOp::LeakyRelu { alpha: a.f32("alpha")? },
+        "Clip" => UnaryOp::Clip { min: a.f32("min")?, max: a.f32("max")? },
+        "Sigmoid" => UnaryOp::Sigmoid,
+        "Tanh" => UnaryOp::Tanh,
+        "HardSigmoid" => UnaryOp::HardSigmoid { alpha: a.f32("alpha")?, beta: a.f32("beta")? },
+        "HardSwish" => UnaryOp::HardSwish,
+        other => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+    })
+}
+
 /// Builds the op named `attrs.op` from its attributes.
 ///
 /// Errors: unknown op, missing, malformed or unknown attribute.
 pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
-    let op = match a.op.as_str() {
+    let op_name = a.op.clone();
+    let op = match op_name.as_str() {
         "Conv" => Op::Conv(ConvAttrs {
             kernel: a.array("kernel")?,
             strides: a.array("strides")?,
@@ -267,13 +289,9 @@ pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
         "Sub" => Op::Binary(BinaryOp::Sub),
         "Mul" => Op::Binary(BinaryOp::Mul),
         "Div" => Op::Binary(BinaryOp::Div),
-        "Relu" => Op::Unary(UnaryOp::Relu),
-        "LeakyRelu" => Op::Unary(UnaryOp::LeakyRelu { alpha: a.f32("alpha")? }),
-        "Clip" => Op::Unary(UnaryOp::Clip { min: a.f32("min")?, max: a.f32("max")? }),
-        "Sigmoid" => Op::Unary(UnaryOp::Sigmoid),
-        "Tanh" => Op::Unary(UnaryOp::Tanh),
-        "HardSigmoid" => Op::Unary(UnaryOp::HardSigmoid { alpha: a.f32("alpha")?, beta: a.f32("beta")? }),
-        "HardSwish" => Op::Unary(UnaryOp::HardSwish),
+        "Relu" | "LeakyRelu" | "Clip" | "Sigmoid" | "Tanh" | "HardSigmoid" | "HardSwish" => {
+            Op::Unary(build_unary(&op_name, &mut a)?)
+        }
         "Softmax" => Op::Softmax { axis: a.usize("axis")? },
         "MaxPool" => Op::MaxPool(a.pool()?),
         "AveragePool" => Op::AveragePool(a.pool()?),
@@ -306,7 +324,10 @@ pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
             scales: a.vec("scales", "numbers", tok_f32)?,
             sizes: a.usizes("sizes")?,
         }),
-        other => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+        other => match super::ops_quant::build_quant_op(other, &mut a)? {
+            Some(op) => op,
+            None => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+        },
     };
     if let Some((name, _, l, c)) = a.items.first() {
         return Err(parse_error(*l, *c, format!("{}: unknown attribute '{name}'", a.op)));

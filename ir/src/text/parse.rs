@@ -320,7 +320,8 @@ impl Parser {
         Ok(TensorType { dtype, shape, quant })
     }
 
-    /// After `<`: `scale,zero_point>` or `axis=A,scale=[...],zero_point=[...]>`.
+    /// After `<`: `scale,zero_point>` or `axis=A,block_size=B,scale=[...],zero_point=[...]>`
+    /// (`axis` and `block_size` optional).
     fn quant(&mut self) -> Result<QuantParams, IrError> {
         let (l, c) = self.here();
         let bad = |l, c, m: &str| parse_error(l, c, format!("quantization parameters: {m}"));
@@ -338,10 +339,10 @@ impl Parser {
             self.expect('>')?;
             return Ok(QuantParams::per_tensor(scale, zero_point));
         }
-        let mut q = QuantParams { scale: vec![], zero_point: vec![], axis: None };
+        let mut q = QuantParams { scale: vec![], zero_point: vec![], axis: None, block_size: None };
         let (mut has_scale, mut has_zp) = (false, false);
         while !self.eat('>') {
-            if has_scale || has_zp || q.axis.is_some() {
+            if has_scale || has_zp || q.axis.is_some() || q.block_size.is_some() {
                 self.expect(',')?;
             }
             let key = self.next();
@@ -354,6 +355,13 @@ impl Parser {
                         _ => return Err(bad(t.line, t.column, "expected an axis")),
                     });
                 }
+                Tok::Ident(k) if k == "block_size" => {
+                    let t = self.next();
+                    q.block_size = Some(match &t.tok {
+                        Tok::Num(s) => s.parse().map_err(|_| bad(t.line, t.column, "bad block_size"))?,
+                        _ => return Err(bad(t.line, t.column, "expected a block size")),
+                    });
+                }
                 Tok::Ident(k) if k == "scale" => {
                     q.scale = self.token_list()?.iter().map(f32_of).collect::<Result<_, _>>()?;
                     has_scale = true;
@@ -362,7 +370,7 @@ impl Parser {
                     q.zero_point = self.token_list()?.iter().map(i32_of).collect::<Result<_, _>>()?;
                     has_zp = true;
                 }
-                _ => return Err(bad(key.line, key.column, "expected axis, scale or zero_point")),
+                _ => return Err(bad(key.line, key.column, "expected axis, block_size, scale or zero_point")),
             }
         }
         if !(has_scale && has_zp) {

@@ -82,9 +82,9 @@ pub(super) fn has_default_output_names(g: &Graph, node: &Node) -> bool {
 pub(super) fn type_text(ty: Option<&TensorType>) -> String {
     let Some(ty) = ty else { return "?".into() };
     let mut s = ty.dtype.name().to_string();
-    if let Some(QuantParams { scale, zero_point, axis }) = &ty.quant {
+    if let Some(QuantParams { scale, zero_point, axis, block_size }) = &ty.quant {
         match (axis, scale.as_slice(), zero_point.as_slice()) {
-            (None, [sc], [zp]) => {
+            (None, [sc], [zp]) if block_size.is_none() => {
                 let _ = write!(s, "<{},{zp}>", fmt_f32(*sc));
             }
             _ => {
@@ -93,6 +93,9 @@ pub(super) fn type_text(ty: Option<&TensorType>) -> String {
                 s.push('<');
                 if let Some(a) = axis {
                     let _ = write!(s, "axis={a},");
+                }
+                if let Some(b) = block_size {
+                    let _ = write!(s, "block_size={b},");
                 }
                 let _ = write!(s, "scale=[{}],zero_point=[{}]>", scales.join(","), zps.join(","));
             }

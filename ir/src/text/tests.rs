@@ -179,8 +179,7 @@ fn quant_params_names_and_node_names_round_trip() {
     qt.quant = Some(QuantParams::per_tensor(0.0235, 128));
     let x = g.add_input("input:0", qt);
     let w = g.add_const("conv1/weight", TensorData::new([3, 1], Data::I8(vec![1, -2, 3])).unwrap());
-    g.values[w.index()].ty.quant =
-        Some(QuantParams { scale: vec![0.5, 0.25, 1e-3], zero_point: vec![0, -1, 2], axis: Some(0) });
+    g.values[w.index()].ty.quant = Some(QuantParams::per_axis(0, vec![0.5, 0.25, 1e-3], vec![0, -1, 2]));
     let y = g.add_node("\"odd\"\tname", Op::Reshape { shape: vec![3, 4] }, vec![x]).unwrap()[0];
     g.values[y.index()].name = "flat".into();
     g.outputs = vec![y, w];

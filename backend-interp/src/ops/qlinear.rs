@@ -1,0 +1,192 @@
+//! ONNX Runtime's QOperator element-wise ops: `QLinearAdd`, `QLinearMul`
+//! ([`int8xc_ir::Op::QLinearBinary`]), the lookup-table activations (`QLinearLeakyRelu`,
+//! `QLinearSigmoid`, … [`int8xc_ir::Op::QLinearUnary`]) and `QLinearConcat`. Each follows the
+//! ONNX Runtime kernel named on its IR variant, operation for operation, so that results are
+//! bit-identical.
+
+use int8xc_ir::{quantize_f32, BinaryOp, DType, TensorData, TensorType, UnaryOp};
+
+use super::quant::{ints, per_tensor, quantized, range};
+use super::{broadcast_index_map, broadcast_shapes, check_output_size, OpResult};
+use crate::error::OpErrorKind;
+
+/// Which operand ONNX Runtime's broadcast loop hands to the kernel as a scalar: `a` when it
+/// has one element or is broadcast along the innermost output axis longer than 1, else
+/// likewise `b`, else neither.
+fn scalar_operand(a: &[usize], b: &[usize], out: &[usize]) -> (bool, bool) {
+    let numel = |s: &[usize]| s.iter().product::<usize>();
+    if numel(a) == 1 {
+        return (true, false);
+    }
+    if numel(b) == 1 {
+        return (false, true);
+    }
+    let Some(d) = (0..out.len()).rev().find(|&d| out[d] > 1) else { return (false, false) };
+    let dim = |s: &[usize]| {
+        let off = out.len() - s.len();
+        if d < off {
+            1
+        } else {
+            s[d - off]
+        }
+    };
+    (dim(a) == 1, dim(a) != 1 && dim(b) == 1)
+}
+
+/// `QLinearAdd` / `QLinearMul` (see [`int8xc_ir::Op::QLinearBinary`]).
+pub(crate) fn qlinear_binary(
+    inputs: &[&TensorData],
+    types: &[&TensorType],
+    op: BinaryOp,
+    out_scale: f32,
+    out_zp: i32,
+) -> OpResult<TensorData> {
+    let (a, b) = (inputs[0], inputs[1]);
+    let (sa, za) = per_tensor("input a", types[0])?;
+    let (sb, zb) = per_tensor("input b", types[1])?;
+    let shape = broadcast_shapes(a.shape(), b.shape())?;
+    check_output_size(&shape)?;
+    let (ia, ib) = (broadcast_index_map(a.shape(), &shape), broadcast_index_map(b.shape(), &shape));
+    let (av, bv) = (ints(a)?, ints(b)?);
+    let dtype = a.dtype();
+    let (lo, hi) = range(dtype);
+    let sat = |v: f32| (v.round_ties_even() as i64).clamp(lo as i64, hi as i64) as i32;
+    let get = |v: &[i32], i: usize| v.get(i).copied().unwrap_or(0) as f32;
+    let y: Vec<i32> = match op {
+        BinaryOp::Add => {
+            // qladd_avx2.cpp: ratios, the fixed part, then one fma per operand
+            let (ra, rb) = (sa / out_scale, sb / out_scale);
+            let fixed = out_zp as f32 - (ra * za as f32 + rb * zb as f32);
+            let (scalar_a, scalar_b) = scalar_operand(a.shape(), b.shape(), &shape);
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let (x, w) = (get(&av, i), get(&bv, j));
+                    sat(if scalar_a {
+                        w.mul_add(rb, fixed + x * ra)
+                    } else if scalar_b {
+                        x.mul_add(ra, fixed + w * rb)
+                    } else {
+                        x.mul_add(ra, w.mul_add(rb, fixed))
+                    })
+                })
+                .collect()
+        }
+        BinaryOp::Mul => {
+            // qlmul.cpp (SSE2): integer product, one f32 multiply, add the zero point
+            let r = sa * sb / out_scale;
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let p = (av.get(i).copied().unwrap_or(0) - za) * (bv.get(j).copied().unwrap_or(0) - zb);
+                    sat(p as f32 * r + out_zp as f32)
+                })
+                .collect()
+        }
+        other => return Err(OpErrorKind::unsupported(format!("QLinear form of {other:?}"))),
+    };
+    quantized(dtype, shape, &y)
+}
+
+/// MLAS `MlasComputeLogistic` (`logistic.cpp`; Eigen's rational approximation, evaluated with
+/// fused multiply-adds as the FMA3 kernel does): clamp to `[-18, 18]`, odd polynomial `p`
+/// over even polynomial `q` in `x²`, `p / q + 0.5`, clamped to `[0, 1]`.
+#[allow(clippy::excessive_precision)] // MLAS's constants, verbatim
+pub(crate) fn mlas_logistic(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    let v = x.clamp(-18.0, 18.0);
+    let v2 = v * v;
+    let p = v2.mul_add(4.37031012579801e-11, 1.15627324459942e-07);
+    let p = p.mul_add(v2, 6.08574864600143e-05);
+    let p = p.mul_add(v2, 8.51377133304701e-03);
+    let p = p.mul_add(v2, 2.48287947061529e-01);
+    let p = p * v;
+    let q = v2.mul_add(6.10247389755681e-13, 5.76102136993427e-09);
+    let q = q.mul_add(v2, 6.29106785017040e-06);
+    let q = q.mul_add(v2, 1.70198817374094e-03);
+    let q = q.mul_add(v2, 1.16817656904453e-01);
+    let q = q.mul_add(v2, 9.93151921023180e-01);
+    (p / q + 0.5).clamp(0.0, 1.0)
+}
+
+/// The f32 function a `QLinearUnary` table is built from.
+fn unary_f32(op: UnaryOp, x: f32) -> f32 {
+    match op {
+        UnaryOp::Relu => x.max(0.0),
+        // qlinear_activations.cc: `x >= 0 ? x : alpha * x`
+        UnaryOp::LeakyRelu { alpha } => {
+            if x >= 0.0 {
+                x
+            } else {
+                alpha * x
+            }
+        }
+        UnaryOp::Clip { min, max } => x.max(min).min(max),
+        UnaryOp::Sigmoid => mlas_logistic(x),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+        UnaryOp::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+    }
+}
+
+/// The 256-entry table of ONNX Runtime's `QlinearBuildLookupTable`: entry for the byte `i`
+/// (read as the input dtype) is `quantize_f32(f(s_x * f32(q - zp_x)), s_y, zp_y)`.
+fn lookup_table(dtype: DType, (sx, zx): (f32, i32), (sy, zy): (f32, i32), f: impl Fn(f32) -> f32) -> [i32; 256] {
+    let mut table = [0i32; 256];
+    let r = range(dtype);
+    for (i, entry) in table.iter_mut().enumerate() {
+        let q = if dtype == DType::I8 { i as u8 as i8 as i32 } else { i as i32 };
+        *entry = quantize_f32(f(sx * (q - zx) as f32), sy, zy, r);
+    }
+    table
+}
+
+fn table_index(dtype: DType, q: i32) -> usize {
+    if dtype == DType::I8 {
+        q as i8 as u8 as usize
+    } else {
+        (q as u8) as usize
+    }
+}
+
+/// `QLinearUnary` (see [`int8xc_ir::Op::QLinearUnary`]).
+pub(crate) fn qlinear_unary(
+    x: &TensorData,
+    ty: &TensorType,
+    op: UnaryOp,
+    out_scale: f32,
+    out_zp: i32,
+) -> OpResult<TensorData> {
+    let dtype = x.dtype();
+    let table = lookup_table(dtype, per_tensor("input", ty)?, (out_scale, out_zp), |v| unary_f32(op, v));
+    let y: Vec<i32> = ints(x)?.into_iter().map(|q| table[table_index(dtype, q)]).collect();
+    quantized(dtype, x.shape().to_vec(), &y)
+}
+
+/// `QLinearConcat` (see [`int8xc_ir::Op::QLinearConcat`]): each input requantized through
+/// its lookup table (a copy when its parameters equal the output's), then concatenated.
+pub(crate) fn qlinear_concat(
+    inputs: &[&TensorData],
+    types: &[&TensorType],
+    axis: usize,
+    out_scale: f32,
+    out_zp: i32,
+) -> OpResult<TensorData> {
+    let dtype = inputs.first().map_or(DType::U8, |t| t.dtype());
+    let mut parts = Vec::with_capacity(inputs.len());
+    for (i, (x, ty)) in inputs.iter().zip(types).enumerate() {
+        let p = per_tensor(&format!("input {i}"), ty)?;
+        let vals = ints(x)?;
+        let y: Vec<i32> = if p == (out_scale, out_zp) {
+            vals
+        } else {
+            let table = lookup_table(dtype, p, (out_scale, out_zp), |v| v);
+            vals.into_iter().map(|q| table[table_index(dtype, q)]).collect()
+        };
+        parts.push(quantized(dtype, x.shape().to_vec(), &y)?);
+    }
+    let refs: Vec<&TensorData> = parts.iter().collect();
+    super::movement::concat(&refs, axis)
+}
