@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use int8xc_ir::{Graph, ValueDef};
+use int8xc_ir::{Graph, Op, ValueDef};
 use int8xc_runtime::{Executable, Signature, Tensor};
 use target_lexicon::Triple;
 
@@ -244,7 +244,17 @@ fn fill_graph_stats(graph: &Graph, report: &mut CompileReport) {
         *ops.entry(node.op.name().to_string()).or_insert(0) += 1;
         let ins: Vec<&[usize]> = node.inputs.iter().map(|&v| graph.ty(v).shape.as_slice()).collect();
         if let Some(&out) = node.outputs.first() {
-            report.macs += node.op.macs(&ins, &graph.ty(out).shape);
+            let macs = node.op.macs(&ins, &graph.ty(out).shape);
+            report.macs += macs;
+            let integer = matches!(
+                node.op,
+                Op::QConv(_) | Op::QMatMul(_) | Op::ConvInteger(_) | Op::MatMulInteger | Op::DynamicQuantizeLstm(_)
+            );
+            if integer {
+                report.integer_macs += macs;
+            } else {
+                report.float_macs += macs;
+            }
         }
     }
     report.ops = ops;

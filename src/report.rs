@@ -49,6 +49,11 @@ pub struct CompileReport {
     pub ops: BTreeMap<String, usize>,
     /// Multiply-accumulates per inference.
     pub macs: u64,
+    /// Of `macs`, those in integer arithmetic (`QConv`, `QMatMul`, `ConvInteger`,
+    /// `MatMulInteger`, `DynamicQuantizeLSTM`).
+    pub integer_macs: u64,
+    /// Of `macs`, those in floating point (`Conv`, `MatMul`, `Gemm`, `LSTM`, …).
+    pub float_macs: u64,
     /// Bytes of constant data (weights) after the passes.
     pub weight_bytes: usize,
     /// Compiled kernels (0 for the interpreter).
@@ -78,6 +83,17 @@ impl fmt::Display for CompileReport {
             writeln!(f, "  {op:<20} {n:>5}")?;
         }
         writeln!(f, "MACs per inference: {}", self.macs)?;
+        if self.macs > 0 {
+            let pct = |x: u64| 100.0 * x as f64 / self.macs as f64;
+            writeln!(
+                f,
+                "  integer: {} ({:.1}%), float: {} ({:.1}%)",
+                self.integer_macs,
+                pct(self.integer_macs),
+                self.float_macs,
+                pct(self.float_macs)
+            )?;
+        }
         writeln!(f, "weights: {} bytes", self.weight_bytes)?;
         if self.kernels > 0 {
             writeln!(

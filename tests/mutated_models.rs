@@ -334,11 +334,7 @@ mod wire {
                     }
                     *n -= 1;
                 }
-                Field::Message(_, inner) => {
-                    if set_bytes(inner, n, value) {
-                        return true;
-                    }
-                }
+                Field::Message(_, inner) if set_bytes(inner, n, value) => return true,
                 _ => {}
             }
         }
@@ -356,11 +352,7 @@ mod wire {
                     }
                     *n -= 1;
                 }
-                Field::Message(_, inner) => {
-                    if set_varint(inner, n, value) {
-                        return true;
-                    }
-                }
+                Field::Message(_, inner) if set_varint(inner, n, value) => return true,
                 _ => {}
             }
         }
@@ -477,7 +469,7 @@ fn mutated_fixture_models_never_panic() {
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
     let failures = std::env::var_os("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir())
+        .unwrap_or_else(std::env::temp_dir)
         .join("mutated_models");
     let strategy = (0..models.len(), prop::collection::vec(mutation(models.len()), 1..4));
 

@@ -178,6 +178,14 @@ fn float_op(op: &Op, inputs: &[&TensorData]) -> Result<TensorData, OpErrorKind> 
         Op::Gather { axis } => movement::gather(inputs, *axis),
         Op::Cast { to } => movement::cast(inputs, *to),
         Op::Resize(a) => resize::resize(inputs, a),
+        Op::Compare(c) => ops::select::compare(inputs, *c),
+        Op::Logical(l) => ops::select::logical(inputs, *l),
+        Op::Not => ops::select::not(inputs),
+        Op::Where => ops::select::where_(inputs),
+        Op::Expand { shape } => ops::select::expand(inputs, shape),
+        Op::Reduce { kind, axes, keepdims } => ops::reduce_kind::reduce(inputs, *kind, axes, *keepdims),
+        Op::LogSoftmax { axis } => ops::reduce_kind::log_softmax(inputs, *axis),
+        Op::Pad(a) => ops::pad::pad(inputs, a),
         other => Err(OpErrorKind::unsupported(format!("{} needs input types", other.name()))),
     }
 }

@@ -72,7 +72,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let threads = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
     let opt_level = if args.iter().any(|a| a == "speed") { OptLevel::Speed } else { OptLevel::None };
-    let opts = JitOptions { threads, opt_level, verify: false };
+    let opts = JitOptions { threads, opt_level, verify: false, ..JitOptions::default() };
     println!("threads {threads}, opt_level {opt_level:?}");
     matmul(256, 256, 256, &opts);
     matmul(512, 512, 512, &opts);

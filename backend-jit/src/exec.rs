@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::kernels::KernelInfo;
 use crate::module::{build_kernels, ArgSource, CodegenStats};
 use crate::target::{host_isa, IsaConfig, TargetFeatures};
+use crate::ukernels::{self, CpuFeatures};
 use crate::{JitError, JitOptions};
 
 /// The machine-code signature of every kernel (see [`crate::kernels`]).
@@ -126,8 +127,14 @@ impl std::fmt::Debug for JitModel {
 pub(crate) fn compile_jit(graph: &Graph, options: &JitOptions) -> Result<JitModel, JitError> {
     let cfg = IsaConfig { opt_level: options.opt_level, pic: false, verify: options.verify };
     let isa = host_isa(cfg)?;
-    let target = TargetFeatures::new(isa.clone());
-    let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+    let ukernel_isa = CpuFeatures::host().select(options.ukernels);
+    let mut builder = JITBuilder::with_isa(isa.clone(), default_libcall_names());
+    if let Some(u) = ukernel_isa {
+        ukernels::register_symbols(&mut builder, u);
+    }
+    let mut module = JITModule::new(builder);
+    let imports = ukernel_isa.map(|u| ukernels::declare_imports(&mut module, u)).transpose()?;
+    let target = TargetFeatures::new(isa).with_ukernels(imports);
     let compiled = build_kernels(&mut module, graph, &target, Linkage::Local)?;
     module.finalize_definitions().map_err(|e| JitError::Codegen { node: "<module>".into(), message: e.to_string() })?;
     let kernels = compiled
@@ -196,6 +203,44 @@ impl JitModel {
         self.threads
     }
 
+    /// Runs the model `iterations` times on `inputs` (after one warm-up run) and returns each
+    /// kernel's node name and mean wall time per run, in graph order: where the time goes.
+    ///
+    /// Errors: as [`Executable::run`].
+    pub fn profile(
+        &self,
+        inputs: &[Tensor],
+        iterations: usize,
+    ) -> Result<Vec<(String, std::time::Duration)>, RuntimeError> {
+        self.run(inputs)?;
+        let mut arena = self.arena.lock().unwrap_or_else(|e| e.into_inner());
+        let consts: Vec<*mut u8> = self.consts.iter().map(|c| c.lines.as_ptr().cast::<u8>().cast_mut()).collect();
+        let mut total = vec![std::time::Duration::ZERO; self.kernels.len()];
+        for _ in 0..iterations {
+            self.load_inputs(&mut arena, inputs)?;
+            let base = arena.as_mut_ptr();
+            for (k, t) in self.kernels.iter().zip(&mut total) {
+                let start = std::time::Instant::now();
+                self.call_kernel(k, base, &consts);
+                *t += start.elapsed();
+            }
+        }
+        let n = iterations.max(1) as u32;
+        Ok(self.kernels.iter().zip(total).map(|(k, t)| (k.node.clone(), t / n)).collect())
+    }
+
+    /// Checks `inputs` against the signature and copies them into their arena slots.
+    fn load_inputs(&self, arena: &mut AlignedBuf, inputs: &[Tensor]) -> Result<(), RuntimeError> {
+        self.signature.check_inputs(inputs)?;
+        for (t, slot) in inputs.iter().zip(&self.inputs) {
+            let bytes = t.to_le_bytes();
+            let dst = arena.bytes_mut().get_mut(slot.offset..slot.offset + bytes.len());
+            let dst = dst.ok_or_else(|| RuntimeError::Backend("input does not fit its arena slot".into()))?;
+            dst.copy_from_slice(&bytes);
+        }
+        Ok(())
+    }
+
     fn call_kernel(&self, k: &ReadyKernel, arena: *mut u8, consts: &[*mut u8]) {
         let w = k.info.work_items;
         if w == 0 {
@@ -246,12 +291,7 @@ impl Executable for JitModel {
         self.signature.check_inputs(inputs)?;
         // A poisoned lock only means another `run` panicked; the arena is rewritten each run.
         let mut arena = self.arena.lock().unwrap_or_else(|e| e.into_inner());
-        for (t, slot) in inputs.iter().zip(&self.inputs) {
-            let bytes = t.to_le_bytes();
-            let dst = arena.bytes_mut().get_mut(slot.offset..slot.offset + bytes.len());
-            let dst = dst.ok_or_else(|| RuntimeError::Backend("input does not fit its arena slot".into()))?;
-            dst.copy_from_slice(&bytes);
-        }
+        self.load_inputs(&mut arena, inputs)?;
         let consts: Vec<*mut u8> = self.consts.iter().map(|c| c.lines.as_ptr().cast::<u8>().cast_mut()).collect();
         let base = arena.as_mut_ptr();
         for k in &self.kernels {

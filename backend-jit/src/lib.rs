@@ -39,12 +39,15 @@ pub mod kernels;
 mod module;
 pub mod object;
 pub mod pack;
+pub mod pack_i8;
 mod target;
+pub mod ukernels;
 
 pub use error::JitError;
 pub use exec::JitModel;
 pub use module::CodegenStats;
 pub use target::{OptLevel, TargetFeatures};
+pub use ukernels::Microkernels;
 
 use int8xc_ir::Graph;
 use target_lexicon::Triple;
@@ -59,11 +62,20 @@ pub struct JitOptions {
     pub opt_level: OptLevel,
     /// Run Cranelift's IR verifier on every kernel (default: on in debug builds).
     pub verify: bool,
+    /// Precompiled microkernels the JIT may call for GEMM tiles (default
+    /// [`Microkernels::Best`]: AVX-512 or AVX2 when the host has them; see [`ukernels`]).
+    /// [`emit_object`] ignores this and always emits pure Cranelift code.
+    pub ukernels: Microkernels,
 }
 
 impl Default for JitOptions {
     fn default() -> Self {
-        JitOptions { threads: 1, opt_level: OptLevel::None, verify: cfg!(debug_assertions) }
+        JitOptions {
+            threads: 1,
+            opt_level: OptLevel::None,
+            verify: cfg!(debug_assertions),
+            ukernels: Microkernels::default(),
+        }
     }
 }
 

@@ -51,11 +51,18 @@ pub fn packed_b_len(k: usize, n: usize) -> usize {
 /// layout `[ceil(m / MR)][k][MR]`, so the microkernel reads the `MR` values of one column `k`
 /// of a tile with one 16-byte load. Rows past `m` are zero. Appends to `out`.
 pub fn pack_a(a: &MatrixView, out: &mut Vec<u8>) {
-    out.reserve(packed_a_len(a.rows, a.cols));
-    for t in 0..a.rows.div_ceil(MR) {
+    pack_a_tiles(a, MR, out);
+}
+
+/// [`pack_a`] with `mr` rows per tile (layout `[ceil(m / mr)][k][mr]`, `m.div_ceil(mr) · mr
+/// · k · 4` bytes): the A layout of the microkernels ([`crate::ukernels`], whose MR is 8 for
+/// AVX-512 and 6 for AVX2).
+pub fn pack_a_tiles(a: &MatrixView, mr: usize, out: &mut Vec<u8>) {
+    out.reserve(a.rows.div_ceil(mr) * mr * a.cols * 4);
+    for t in 0..a.rows.div_ceil(mr) {
         for k in 0..a.cols {
-            for r in 0..MR {
-                out.extend_from_slice(&a.get(t * MR + r, k).to_le_bytes());
+            for r in 0..mr {
+                out.extend_from_slice(&a.get(t * mr + r, k).to_le_bytes());
             }
         }
     }
@@ -65,11 +72,18 @@ pub fn pack_a(a: &MatrixView, out: &mut Vec<u8>) {
 /// `[ceil(n / NR)][k][NR]`, so the microkernel reads the `NR` values of one row `k` of a panel
 /// with two contiguous 16-byte loads. Columns past `n` are zero. Appends to `out`.
 pub fn pack_b(b: &MatrixView, out: &mut Vec<u8>) {
-    out.reserve(packed_b_len(b.rows, b.cols));
-    for p in 0..b.cols.div_ceil(NR) {
+    pack_b_panels(b, NR, out);
+}
+
+/// [`pack_b`] with `nr` columns per panel (layout `[ceil(n / nr)][k][nr]`, `n.div_ceil(nr) ·
+/// nr · k · 4` bytes): the packed-B layout of the microkernels (NR 32 for AVX-512, 16 for
+/// AVX2).
+pub fn pack_b_panels(b: &MatrixView, nr: usize, out: &mut Vec<u8>) {
+    out.reserve(b.cols.div_ceil(nr) * nr * b.rows * 4);
+    for p in 0..b.cols.div_ceil(nr) {
         for k in 0..b.rows {
-            for c in 0..NR {
-                out.extend_from_slice(&b.get(k, p * NR + c).to_le_bytes());
+            for c in 0..nr {
+                out.extend_from_slice(&b.get(k, p * nr + c).to_le_bytes());
             }
         }
     }

@@ -11,6 +11,7 @@ use cranelift_codegen::isa::{self, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, Triple};
 
+use crate::ukernels::UkernelImports;
 use crate::JitError;
 
 /// Cranelift optimization level.
@@ -74,6 +75,7 @@ pub(crate) fn triple_isa(triple: &Triple, cfg: IsaConfig) -> Result<OwnedTargetI
 #[derive(Clone)]
 pub struct TargetFeatures {
     isa: Arc<dyn TargetIsa>,
+    ukernels: Option<UkernelImports>,
 }
 
 impl std::fmt::Debug for TargetFeatures {
@@ -81,13 +83,26 @@ impl std::fmt::Debug for TargetFeatures {
         f.debug_struct("TargetFeatures")
             .field("triple", &self.isa.triple().to_string())
             .field("fma", &self.has_fma())
+            .field("ukernels", &self.ukernels.as_ref().map(|u| u.sgemm.isa))
             .finish()
     }
 }
 
 impl TargetFeatures {
     pub(crate) fn new(isa: Arc<dyn TargetIsa>) -> Self {
-        TargetFeatures { isa }
+        TargetFeatures { isa, ukernels: None }
+    }
+
+    /// These features plus the microkernels imported into the module being built (JIT only).
+    pub(crate) fn with_ukernels(mut self, ukernels: Option<UkernelImports>) -> Self {
+        self.ukernels = ukernels;
+        self
+    }
+
+    /// The f32 GEMM microkernel generated code may call, or `None` (pure CLIF: object files,
+    /// [`crate::Microkernels::Off`], or a CPU without AVX2 + FMA).
+    pub(crate) fn sgemm_ukernel(&self) -> Option<&UkernelImports> {
+        self.ukernels.as_ref()
     }
 
     /// `fma` on `f32x4` lowers to one fused instruction (x86: AVX + FMA3; aarch64: always).

@@ -18,7 +18,8 @@
 //! # let _ = graph; Ok(()) }
 //! ```
 //!
-//! Supported: default-domain opsets 7–28 (the ops listed in [`SUPPORTED_OPS`], with the
+//! Supported: default-domain opsets 7–28 (the ops listed in [`SUPPORTED_OPS`], and the ONNX
+//! Runtime contrib ops in [`MS_SUPPORTED_OPS`] (domain `com.microsoft`), with the
 //! opset-specific attribute/input forms documented on each importer). Errors never panic
 //! and name the file offset, tensor, input, or node and op at fault; a model with
 //! unsupported ops fails with one error listing every one of them.
@@ -34,6 +35,6 @@ mod tensor_file;
 
 pub use decode::{checked_shape, decode_model, read_external, tensor_to_data, MAX_DIM, MAX_ELEMENTS, MAX_FOLD_BYTES};
 pub use error::{OnnxError, UnsupportedOp};
-pub use import::{OPSET_RANGE, SUPPORTED_OPS};
+pub use import::{MS_SUPPORTED_OPS, OPSET_RANGE, SUPPORTED_OPS};
 pub use model::{Dim, InputInfo, OnnxModel};
 pub use tensor_file::decode_tensor;

@@ -60,8 +60,9 @@ pub use error::IrError;
 pub use eval::ConstEval;
 pub use graph::{Graph, Node, NodeId, Value, ValueDef, ValueId};
 pub use op::{
-    BinaryOp, ConvAttrs, ConvTransposeAttrs, CoordTransform, GemmAttrs, LstmAttrs, LstmDirection, NearestMode, Op,
-    PoolAttrs, QConvAttrs, QMatMulAttrs, Requant, RequantMode, ResizeAttrs, ResizeMode, SliceAttrs, UnaryOp,
+    BinaryOp, CompareOp, ConvAttrs, ConvTransposeAttrs, CoordTransform, GemmAttrs, LogicalOp, LstmAttrs, LstmDirection,
+    MathFn, NearestMode, Op, PadAttrs, PadMode, PoolAttrs, QConvAttrs, QMatMulAttrs, ReduceKind, Requant, RequantMode,
+    ResizeAttrs, ResizeMode, SliceAttrs, UnaryOp,
 };
 pub use quant::{
     dequantize, is_unsigned, quant_range, quantize_f32, requantize_f32, requantize_fixed_point, QuantParams,

@@ -5,8 +5,10 @@
 //! inputs folded into attributes), `Flatten`/`Squeeze`/`Unsqueeze` become [`Op::Reshape`],
 //! `Identity`/`Dropout` disappear, and `Constant` becomes a constant value. Layouts are NCHW.
 
+mod math;
 mod quant;
 
+pub use math::{CompareOp, LogicalOp, MathFn, PadAttrs, PadMode, ReduceKind};
 pub use quant::{LstmAttrs, LstmDirection, QConvAttrs, QMatMulAttrs, Requant, RequantMode};
 
 use crate::{DType, QuantParams};
@@ -23,6 +25,21 @@ pub enum BinaryOp {
     Mul,
     /// `a / b` (integer division truncates toward zero, as ONNX Runtime does).
     Div,
+    /// `max(a, b)`; NaN propagates (ONNX `Max`, opset 13, one pair at a time).
+    Max,
+    /// `min(a, b)`; NaN propagates (ONNX `Min`, opset 13).
+    Min,
+    /// `a ^ b` (ONNX `Pow`, opset 15, after import casts a differently typed exponent to
+    /// `a`'s dtype). Integers: exact with wrapping; a negative exponent gives `1 / a^|b|`
+    /// truncated (0 unless `|a| == 1`; `0^-n` is a division by zero).
+    Pow,
+    /// Remainder (ONNX `Mod`): with `fmod` the C `fmod` (sign of `a`), otherwise the numpy
+    /// `mod` (sign of `b`; floats: `a - b * floor(a / b)` as numpy computes it). Integer
+    /// division by zero is an error.
+    Mod {
+        /// C `fmod` semantics instead of Python's.
+        fmod: bool,
+    },
 }
 
 /// Element-wise unary ops on `f32` tensors; formulas are the ONNX operator definitions.
@@ -55,6 +72,8 @@ pub enum UnaryOp {
     },
     /// `x * max(0, min(1, x / 6 + 0.5))` (ONNX `HardSwish`).
     HardSwish,
+    /// A math function or further activation; see [`MathFn`].
+    Math(MathFn),
 }
 
 /// Attributes of a 2-D convolution (ONNX `Conv`, opset 11+), NCHW.
@@ -309,6 +328,42 @@ pub enum Op {
     /// Resize / upsample; see [`ResizeAttrs`].
     Resize(ResizeAttrs),
 
+    // ---- comparison, selection and reductions (see `op/math.rs`) ----
+    /// Broadcasting comparison of `a`, `b` (one numeric dtype); output `bool`.
+    Compare(CompareOp),
+    /// Broadcasting boolean op on two `bool` inputs; output `bool`.
+    Logical(LogicalOp),
+    /// Element-wise negation of a `bool` tensor (ONNX `Not`).
+    Not,
+    /// ONNX `Where` (opset 16): inputs `cond` (`bool`), `x`, `y` (one dtype), all three
+    /// broadcast together; `out = cond ? x : y`.
+    Where,
+    /// ONNX `Expand` (opset 13) with the `shape` input resolved at import: the input
+    /// broadcast (numpy rules) to `shape`, which is already the broadcast of the input shape
+    /// and the requested one.
+    Expand {
+        /// The output shape.
+        shape: Vec<usize>,
+    },
+    /// A reduction over `axes` (sorted, distinct; empty reduces nothing: an identity that
+    /// still applies the element function, e.g. `x²` for `SumSquare`), keeping them as size 1
+    /// when `keepdims`; see [`ReduceKind`].
+    Reduce {
+        /// What is computed.
+        kind: ReduceKind,
+        /// Reduced axes.
+        axes: Vec<usize>,
+        /// Keep reduced axes as size 1.
+        keepdims: bool,
+    },
+    /// `x - max - ln(Σ exp(x - max))` along `axis` (ONNX `LogSoftmax`, opset 13 semantics).
+    LogSoftmax {
+        /// Normalized axis.
+        axis: usize,
+    },
+    /// Padding; see [`PadAttrs`]. One input, any dtype.
+    Pad(PadAttrs),
+
     // ---- quantization (see `op/quant.rs` and DESIGN.md "Numerics") ----
     /// ONNX `QuantizeLinear` (opsets 10, 13, 19, 21) with constant scale and zero point
     /// folded into `params`. Input `x` (`f32`/`f16`); output `dtype<params>[shape of x]`
@@ -509,6 +564,10 @@ impl Op {
             Op::Binary(BinaryOp::Sub) => "Sub",
             Op::Binary(BinaryOp::Mul) => "Mul",
             Op::Binary(BinaryOp::Div) => "Div",
+            Op::Binary(BinaryOp::Max) => "Max",
+            Op::Binary(BinaryOp::Min) => "Min",
+            Op::Binary(BinaryOp::Pow) => "Pow",
+            Op::Binary(BinaryOp::Mod { .. }) => "Mod",
             Op::Unary(UnaryOp::Relu) => "Relu",
             Op::Unary(UnaryOp::LeakyRelu { .. }) => "LeakyRelu",
             Op::Unary(UnaryOp::Clip { .. }) => "Clip",
@@ -516,6 +575,7 @@ impl Op {
             Op::Unary(UnaryOp::Tanh) => "Tanh",
             Op::Unary(UnaryOp::HardSigmoid { .. }) => "HardSigmoid",
             Op::Unary(UnaryOp::HardSwish) => "HardSwish",
+            Op::Unary(UnaryOp::Math(f)) => f.name(),
             Op::Softmax { .. } => "Softmax",
             Op::MaxPool(_) => "MaxPool",
             Op::AveragePool(_) => "AveragePool",
@@ -530,6 +590,14 @@ impl Op {
             Op::Gather { .. } => "Gather",
             Op::Cast { .. } => "Cast",
             Op::Resize(_) => "Resize",
+            Op::Compare(c) => c.name(),
+            Op::Logical(l) => l.name(),
+            Op::Not => "Not",
+            Op::Where => "Where",
+            Op::Expand { .. } => "Expand",
+            Op::Reduce { kind, .. } => kind.name(),
+            Op::LogSoftmax { .. } => "LogSoftmax",
+            Op::Pad(_) => "Pad",
             Op::QuantizeLinear { .. } => "QuantizeLinear",
             Op::DequantizeLinear => "DequantizeLinear",
             Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
@@ -541,6 +609,7 @@ impl Op {
             Op::QLinearBinary { op: BinaryOp::Sub, .. } => "QLinearSub",
             Op::QLinearBinary { op: BinaryOp::Div, .. } => "QLinearDiv",
             Op::QLinearBinary { op: BinaryOp::Add, .. } => "QLinearAdd",
+            Op::QLinearBinary { .. } => "QLinearBinary",
             Op::QLinearUnary { op, .. } => match op {
                 UnaryOp::Relu => "QLinearRelu",
                 UnaryOp::LeakyRelu { .. } => "QLinearLeakyRelu",
@@ -549,6 +618,7 @@ impl Op {
                 UnaryOp::Tanh => "QLinearTanh",
                 UnaryOp::HardSigmoid { .. } => "QLinearHardSigmoid",
                 UnaryOp::HardSwish => "QLinearHardSwish",
+                UnaryOp::Math(_) => "QLinearUnary",
             },
             Op::QLinearAveragePool { .. } => "QLinearAveragePool",
             Op::QLinearGlobalAveragePool { .. } => "QLinearGlobalAveragePool",

@@ -6,6 +6,7 @@
 //! input (`Reshape`, `Resize`, `Slice`) carry it in their attributes after import.
 //!
 //! Output dtype: the input's for element-wise, movement and pooling ops; `i64` for `ArgMax`;
+//! `bool` for `Compare`, `Logical` and `Not`;
 //! `to` for `Cast`. Compute ops (`Conv`, `ConvTranspose`, `MatMul`, `Gemm`) and the float-only
 //! ops take inputs of one float dtype and produce it.
 //!
@@ -15,6 +16,7 @@
 //! `Nearest` mode. Per-axis parameters follow their axis (a `Transpose` moves it, a `Slice`
 //! or `Concat` along it slices or concatenates the parameters).
 
+mod math;
 mod movement;
 mod nn;
 mod quant;
@@ -77,6 +79,14 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
             TensorType::new(*to, x.shape.clone())
         }
         Op::Resize(a) => movement::resize(op, a, inputs)?,
+        Op::Compare(_) => math::compare(op, inputs)?,
+        Op::Logical(_) => math::logical(op, inputs)?,
+        Op::Not => math::not(op, inputs)?,
+        Op::Where => math::where_(op, inputs)?,
+        Op::Expand { shape } => math::expand(op, shape, inputs)?,
+        Op::Reduce { kind, axes, keepdims } => math::reduce(op, *kind, axes, *keepdims, inputs)?,
+        Op::LogSoftmax { axis } => math::log_softmax(op, *axis, inputs)?,
+        Op::Pad(a) => math::pad(op, a, inputs)?,
         Op::QuantizeLinear { dtype, params } => quant::quantize_linear(op, *dtype, params, inputs)?,
         Op::DequantizeLinear => quant::dequantize_linear(op, inputs)?,
         Op::MatMulInteger => quant::matmul_integer(op, inputs)?,

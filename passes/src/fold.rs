@@ -4,7 +4,8 @@ use int8xc_ir::{Graph, TensorData, TensorType, ValueDef};
 
 use crate::{Pass, PassContext, PassError};
 
-/// Evaluates every node whose inputs are all constants with [`PassContext::eval`] and
+/// Evaluates every node whose inputs are all constants with [`PassContext::eval`] (typed:
+/// quantized constants carry their parameters, e.g. for `DequantizeLinear`) and
 /// replaces its outputs by constants (same values, names and types), in one sweep in
 /// topological order, so chains of constant nodes (`Shape → Gather → Concat`, transposed or
 /// scaled weights) fold completely. Constants that are no longer read are removed and the
@@ -48,7 +49,9 @@ impl Pass for ConstantFolding {
                 op: node.op.name().into(),
                 message,
             };
-            let results = ctx.eval.eval(&node.op, &inputs, &out_types).map_err(|e| at_node(e.to_string()))?;
+            let in_types: Vec<&TensorType> = node.inputs.iter().map(|&v| graph.ty(v)).collect();
+            let results =
+                ctx.eval.eval_typed(&node.op, &inputs, &in_types, &out_types).map_err(|e| at_node(e.to_string()))?;
             if results.len() != out_types.len() || results.iter().zip(&out_types).any(|(r, t)| !r.matches_type(t)) {
                 return Err(at_node(format!(
                     "evaluator returned {} results not matching the output types",

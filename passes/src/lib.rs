@@ -10,7 +10,8 @@
 //!   pass (by default in debug builds), and records [`PassStats`] (time and node counts per
 //!   pass run) that `int8xc compile --stats` prints.
 //! - The passes: [`DeadCodeElimination`], [`ConstantFolding`], [`BatchNormFolding`],
-//!   [`GemmToMatMul`]; [`default_pipeline`] chains them.
+//!   [`GemmToMatMul`], [`QdqToInteger`] (QDQ groups → integer ops, as ONNX Runtime fuses
+//!   them); [`default_pipeline`] chains them.
 //!
 //! ```
 //! use int8xc_passes::{default_pipeline, PassContext};
@@ -38,6 +39,7 @@ mod error;
 mod fold;
 mod gemm;
 mod manager;
+mod qdq;
 #[cfg(test)]
 mod testing;
 
@@ -47,3 +49,4 @@ pub use error::PassError;
 pub use fold::ConstantFolding;
 pub use gemm::GemmToMatMul;
 pub use manager::{default_pipeline, Pass, PassContext, PassManager, PassRun, PassStats, RunMode};
+pub use qdq::QdqToInteger;

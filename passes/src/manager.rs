@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use int8xc_ir::{verify, ConstEval, Graph};
 
-use crate::{BatchNormFolding, ConstantFolding, DeadCodeElimination, GemmToMatMul, PassError};
+use crate::{BatchNormFolding, ConstantFolding, DeadCodeElimination, GemmToMatMul, PassError, QdqToInteger};
 
 /// What a pass may use besides the graph.
 #[derive(Clone, Copy)]
@@ -227,11 +227,14 @@ impl fmt::Display for PassStats {
     }
 }
 
-/// The classic pipeline, to a fixed point: constant folding, Gemm lowering, BatchNorm
-/// folding, dead-code elimination. (Gemm lowering's transposes of constant operands and
-/// BatchNorm parameters computed by constant sub-graphs are folded in the next iteration.)
+/// The classic pipeline, to a fixed point: QDQ fusion, constant folding, Gemm lowering,
+/// BatchNorm folding, dead-code elimination. (Gemm lowering's transposes of constant operands
+/// and BatchNorm parameters computed by constant sub-graphs are folded in the next
+/// iteration.) QDQ fusion comes first: constant folding would otherwise dequantize the
+/// weights (`DequantizeLinear` of a constant) the integer ops need.
 pub fn default_pipeline() -> PassManager {
     PassManager::new()
+        .with_pass(QdqToInteger)
         .with_pass(ConstantFolding::default())
         .with_pass(GemmToMatMul)
         .with_pass(BatchNormFolding)
@@ -328,9 +331,12 @@ mod tests {
     fn once_runs_each_pass_once_and_records_node_counts() {
         let mut g = parse(TWO_RELUS);
         let pm = default_pipeline().with_mode(RunMode::Once);
-        assert_eq!(pm.pass_names(), ["constant-folding", "gemm-to-matmul", "batchnorm-folding", "dce"]);
+        assert_eq!(
+            pm.pass_names(),
+            ["qdq-to-integer", "constant-folding", "gemm-to-matmul", "batchnorm-folding", "dce"]
+        );
         let stats = pm.run(&mut g, &PassContext { eval: &NoEval }).unwrap();
-        assert_eq!(stats.runs.len(), 4);
+        assert_eq!(stats.runs.len(), 5);
         assert!(stats.runs.iter().all(|r| r.nodes_before == 2 && r.nodes_after == 2 && !r.changed));
         assert!(stats.converged);
     }

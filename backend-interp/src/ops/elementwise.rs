@@ -1,5 +1,5 @@
-//! Element-wise ops: `Binary` (ONNX `Add`/`Sub`/`Mul`/`Div`, opset 14) and `Unary`
-//! (activations).
+//! Element-wise ops: `Binary` (ONNX `Add`/`Sub`/`Mul`/`Div`, opset 14; `Max`/`Min`/`Pow`/`Mod`
+//! as defined in `math.rs`) and `Unary` (activations and [`int8xc_ir::MathFn`]).
 
 use int8xc_ir::{BinaryOp, TensorData, UnaryOp};
 
@@ -30,29 +30,14 @@ pub(crate) fn binary(inputs: &[&TensorData], op: BinaryOp) -> OpResult<TensorDat
     if dtype.is_float() {
         float_dtype(&[a, b])?;
         let (va, vb) = (f32_elems(a)?, f32_elems(b)?);
-        let f = |x: f32, y: f32| match op {
-            BinaryOp::Add => x + y,
-            BinaryOp::Sub => x - y,
-            BinaryOp::Mul => x * y,
-            BinaryOp::Div => x / y,
-        };
-        let out = ia.iter().zip(&ib).map(|(&i, &j)| f(va[i], vb[j])).collect();
+        let out = ia.iter().zip(&ib).map(|(&i, &j)| super::math::binary_f32(op, va[i], vb[j])).collect();
         float_tensor(dtype, out_shape, out)
     } else if dtype.is_integer() {
         let (va, vb) = (i64_elems(a)?, i64_elems(b)?);
         let out = ia
             .iter()
             .zip(&ib)
-            .map(|(&i, &j)| {
-                let (x, y) = (va[i], vb[j]);
-                Ok(match op {
-                    BinaryOp::Add => x.wrapping_add(y),
-                    BinaryOp::Sub => x.wrapping_sub(y),
-                    BinaryOp::Mul => x.wrapping_mul(y),
-                    BinaryOp::Div if y == 0 => return Err(OpErrorKind::DivisionByZero),
-                    BinaryOp::Div => x.wrapping_div(y),
-                })
-            })
+            .map(|(&i, &j)| super::math::binary_i64(op, va[i], vb[j]))
             .collect::<OpResult<Vec<i64>>>()?;
         // Narrow types: the exact i64 result wrapped to the type's width equals the
         // wrapping result computed at that width (for Div: only MIN / -1 wraps).
@@ -103,6 +88,7 @@ pub(crate) fn unary(inputs: &[&TensorData], op: UnaryOp) -> OpResult<TensorData>
         UnaryOp::Tanh => v.tanh(),
         UnaryOp::HardSigmoid { alpha, beta } => hard_sigmoid(v, alpha, beta),
         UnaryOp::HardSwish => v * hard_sigmoid(v, 1.0 / 6.0, 0.5),
+        UnaryOp::Math(m) => super::math::math_fn(m, v),
     };
     let out = f32_elems(x)?.iter().map(|&v| f(v)).collect();
     float_tensor(dtype, x.shape().to_vec(), out)

@@ -10,15 +10,19 @@ pub(crate) mod batchnorm;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod lstm;
+pub(crate) mod math;
 pub(crate) mod matmul;
 pub(crate) mod movement;
+pub(crate) mod pad;
 pub(crate) mod pool;
 pub(crate) mod qgemm;
 pub(crate) mod qlinear;
 pub(crate) mod qpool;
 pub(crate) mod quant;
 pub(crate) mod reduce;
+pub(crate) mod reduce_kind;
 pub(crate) mod resize;
+pub(crate) mod select;
 
 use std::borrow::Cow;
 

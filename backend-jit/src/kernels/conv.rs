@@ -22,7 +22,9 @@ use int8xc_ir::ConvAttrs;
 
 use super::gemm::{emit_columns, load_off, store_off, ATile, BBlock, BiasTile, CTile, Epilogue};
 use super::{conv_dw, i64_of, require_f32, KernelCx, KernelInfo};
-use crate::pack::{pack_a, packed_a_len, MatrixView, MR};
+use crate::pack::{pack_a_tiles, MatrixView, MR};
+use crate::ukernels::call::{emit_sgemm_call, Operand, SgemmCall};
+use crate::ukernels::UkernelImports;
 use crate::JitError;
 
 /// Bytes of one im2col block in scratch (aim: L2-resident).
@@ -73,6 +75,16 @@ fn out_len(input: usize, pad: usize, k: usize, d: usize, s: usize) -> Option<usi
 pub(crate) fn conv_geometry(cx: &KernelCx, a: &ConvAttrs) -> Result<ConvGeom, JitError> {
     cx.expect_arity(2..=3, 1)?;
     require_f32(cx)?;
+    let geo = conv_shape_geometry(cx, a)?;
+    if cx.node.inputs.len() == 3 && cx.in_ty(2)?.shape != [geo.m] {
+        return Err(JitError::invalid(cx.node, format!("bias {:?}, expected [{}]", cx.in_ty(2)?.shape, geo.m)));
+    }
+    Ok(geo)
+}
+
+/// The geometry of inputs 0 (`x`) and 1 (`w`) and output 0 alone (any dtypes, any further
+/// inputs), checked against the ONNX `Conv` shape rules.
+pub(crate) fn conv_shape_geometry(cx: &KernelCx, a: &ConvAttrs) -> Result<ConvGeom, JitError> {
     let (tx, tw, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
     let bad = |m: String| JitError::invalid(cx.node, m);
     let (&[n, c, h, w], &[m, cg, kh, kw]) = (tx.shape.as_slice(), tw.shape.as_slice()) else {
@@ -95,9 +107,6 @@ pub(crate) fn conv_geometry(cx: &KernelCx, a: &ConvAttrs) -> Result<ConvGeom, Ji
     };
     if to.shape != [n, m, oh, ow] {
         return Err(bad(format!("output {:?}, expected {:?}", to.shape, [n, m, oh, ow])));
-    }
-    if cx.node.inputs.len() == 3 && cx.in_ty(2)?.shape != [m] {
-        return Err(bad(format!("bias {:?}, expected [{m}]", cx.in_ty(2)?.shape)));
     }
     Ok(ConvGeom {
         n,
@@ -129,15 +138,38 @@ pub(crate) fn lower_conv(cx: &mut KernelCx, a: &ConvAttrs) -> Result<KernelInfo,
         return conv_dw::lower_depthwise(cx, &geo);
     }
     let (mg, k) = (geo.mg(), geo.cg() * geo.kh * geo.kw);
-    let mut packed = Vec::with_capacity(packed_a_len(mg, k) * geo.g);
+    let uk = cx.target.sgemm_ukernel().cloned();
+    let mr = uk.as_ref().map_or(MR, |u| u.sgemm.mr);
+    let mut packed = Vec::new();
     for g in 0..geo.g {
-        pack_a(&MatrixView { data: wdata, rows: mg, cols: k, rs: k, cs: 1, offset: g * mg * k }, &mut packed);
+        let view = MatrixView { data: wdata, rows: mg, cols: k, rs: k, cs: 1, offset: g * mg * k };
+        pack_a_tiles(&view, mr, &mut packed);
     }
     cx.pack_input(1, packed);
-    Ok(emit_conv_gemm(cx, &geo))
+    Ok(emit_conv_gemm(cx, &geo, uk.as_ref()))
 }
 
-fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom) -> KernelInfo {
+/// Output channels per ukernel call (in ukernel row tiles): a block of packed weights
+/// (`UK_M_TILES · MR × K`) stays in L2 while the im2col panels stream past.
+const UK_M_TILES: usize = 16;
+
+/// Row stride of the im2col matrix for `cols` columns: a multiple of 8 (the CLIF tile's
+/// vector reads), and for the ukernel a multiple of 16 floats with an odd number of 64-byte
+/// lines, so consecutive rows of a B panel fall into different L1 sets (a stride of 4 KB
+/// would put all `K` rows of a panel into one 8-way set).
+fn im2col_ld(cols: usize, ukernel: bool) -> usize {
+    if !ukernel {
+        return cols.next_multiple_of(8);
+    }
+    let ld = cols.next_multiple_of(16);
+    if (ld / 16) % 2 == 0 {
+        ld + 16
+    } else {
+        ld
+    }
+}
+
+fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom, uk: Option<&UkernelImports>) -> KernelInfo {
     let ConvGeom { n, c, h, w, m, g, kh, kw, oh, ow, sh, sw, pt, pl, .. } = *geo;
     let (cg, mg) = (geo.cg(), geo.mg());
     let k = cg * kh * kw;
@@ -151,10 +183,11 @@ fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom) -> KernelInfo {
     let n_blocks = oh.div_ceil(rows_per_block);
     let block_cols = rows_per_block * ow;
     let last_cols = (oh - (n_blocks - 1) * rows_per_block) * ow;
-    let ld_scratch = block_cols.next_multiple_of(8);
+    let ld_scratch = im2col_ld(block_cols, uk.is_some());
+    let mr = uk.map_or(MR, |u| u.sgemm.mr);
     let m_tiles = mg.div_ceil(MR);
     let tail_rows = mg - (m_tiles - 1) * MR;
-    let a_group_bytes = i64_of(packed_a_len(mg, k));
+    let a_group_bytes = i64_of(mg.div_ceil(mr) * mr * k * 4);
     let has_bias = cx.node.inputs.len() == 3;
     let (x, wp, out, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
     let bias_ptr = if has_bias { Some(cx.input(2)) } else { None };
@@ -213,6 +246,36 @@ fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom) -> KernelInfo {
             let off = cx.b.ins().imul_imm_s(gi, i64_of(mg * 4));
             cx.b.ins().iadd(bp, off)
         });
+        if let Some(uk) = uk {
+            let BBlock::Strided { ptr: b, rs: ldb, .. } = b_block else { unreachable!("conv B is strided") };
+            let cols = if n_blocks == 1 {
+                cx.iconst(i64_of(last_cols))
+            } else {
+                let last = cx.b.ins().icmp_imm_s(IntCC::Equal, blk, i64_of(n_blocks - 1));
+                let (lc, bc) = (cx.iconst(i64_of(last_cols)), cx.iconst(i64_of(block_cols)));
+                cx.b.ins().select(last, lc, bc)
+            };
+            let mb = UK_M_TILES * mr;
+            for i0 in (0..mg).step_by(mb) {
+                let rows = (mg - i0).min(mb);
+                let call = SgemmCall {
+                    a: cx.b.ins().iadd_imm_s(a_base, i64_of(i0 * k * 4)),
+                    lda: 0,
+                    a_packed: true,
+                    b,
+                    ldb,
+                    b_panel: i64_of(uk.sgemm.nr),
+                    c: cx.b.ins().iadd_imm_s(c_base, i64_of(i0 * ohw * 4)),
+                    ldc: i64_of(ohw),
+                    bias: bias_base.map(|bb| (cx.b.ins().iadd_imm_s(bb, i64_of(i0 * 4)), 1, 0)),
+                    m: Operand::Imm(i64_of(rows)),
+                    n: Operand::Val(cols),
+                    k: i64_of(k),
+                };
+                emit_sgemm_call(cx, uk, &call);
+            }
+            return;
+        }
         let is_last_block = cx.b.ins().icmp_imm_s(IntCC::Equal, blk, i64_of(n_blocks - 1));
         cx.for_static(0, i64_of(m_tiles), 1, |cx, mt| {
             let a_tile = {

@@ -178,6 +178,9 @@ fn cl_type(cx: &KernelCx, dt: DType) -> Result<Type, JitError> {
 /// a zero divisor yields 0 (instead of trapping); `MIN / -1` wraps.
 pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=2, 1)?;
+    if matches!(op, BinaryOp::Pow | BinaryOp::Mod { .. }) {
+        return Err(JitError::unsupported(cx.node, format!("no JIT kernel for {}", cx.node.op.name())));
+    }
     let (ta, tb, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
     if ta.dtype != to.dtype || tb.dtype != to.dtype {
         return Err(JitError::invalid(cx.node, format!("dtypes {} {} -> {}", ta.dtype, tb.dtype, to.dtype)));
@@ -201,12 +204,19 @@ pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo
                 BinaryOp::Sub => cx.b.ins().fsub(a, b),
                 BinaryOp::Mul => cx.b.ins().fmul(a, b),
                 BinaryOp::Div => cx.b.ins().fdiv(a, b),
+                // NaN-propagating, as numpy's maximum/minimum
+                BinaryOp::Max => cx.b.ins().fmax(a, b),
+                BinaryOp::Min => cx.b.ins().fmin(a, b),
+                BinaryOp::Pow | BinaryOp::Mod { .. } => a, // rejected above
             };
         }
         match op {
             BinaryOp::Add => cx.b.ins().iadd(a, b),
             BinaryOp::Sub => cx.b.ins().isub(a, b),
             BinaryOp::Mul => cx.b.ins().imul(a, b),
+            BinaryOp::Max => cx.b.ins().smax(a, b),
+            BinaryOp::Min => cx.b.ins().smin(a, b),
+            BinaryOp::Pow | BinaryOp::Mod { .. } => a, // rejected above
             BinaryOp::Div => {
                 // sdiv traps on b == 0 and on MIN / -1: divide by a safe divisor, then fix up.
                 let one = cx.b.ins().iconst(ty, 1);
@@ -232,6 +242,11 @@ pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo
 pub(crate) fn lower_unary(cx: &mut KernelCx, op: UnaryOp) -> Result<KernelInfo, JitError> {
     cx.expect_arity(1..=1, 1)?;
     super::require_f32(cx)?;
+    if let UnaryOp::Math(f) = op {
+        if !super::unary_math::supported(cx.target, f) {
+            return Err(JitError::unsupported(cx.node, format!("no JIT kernel for {}", f.name())));
+        }
+    }
     let (ti, to) = (cx.in_ty(0)?, cx.out_ty(0)?);
     if ti.shape != to.shape {
         return Err(JitError::invalid(cx.node, format!("input {:?} != output {:?}", ti.shape, to.shape)));
@@ -305,6 +320,7 @@ pub(crate) fn unary_value(cx: &mut KernelCx, op: UnaryOp, x: Value, ty: Type) ->
         }
         UnaryOp::Sigmoid => math::sigmoid(cx, x, ty),
         UnaryOp::Tanh => math::tanh(cx, x, ty),
+        UnaryOp::Math(f) => super::unary_math::math_value(cx, f, x, ty),
     }
 }
 

@@ -24,7 +24,7 @@ use super::KernelCx;
 
 const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer in the low mantissa bits.
 
-fn int_ty(ty: Type) -> Type {
+pub(crate) fn int_ty(ty: Type) -> Type {
     if ty.is_vector() {
         types::I32X4
     } else {
@@ -32,12 +32,12 @@ fn int_ty(ty: Type) -> Type {
     }
 }
 
-fn bitcast(cx: &mut KernelCx, to: Type, v: Value) -> Value {
+pub(crate) fn bitcast(cx: &mut KernelCx, to: Type, v: Value) -> Value {
     let flags = MemFlagsData::new().with_endianness(Endianness::Little);
     cx.b.ins().bitcast(to, flags, v)
 }
 
-fn iconst32(cx: &mut KernelCx, ty: Type, v: i32) -> Value {
+pub(crate) fn iconst32(cx: &mut KernelCx, ty: Type, v: i32) -> Value {
     let s = cx.b.ins().iconst(types::I32, i64::from(v));
     if ty.is_vector() {
         cx.b.ins().splat(ty, s)
@@ -47,7 +47,7 @@ fn iconst32(cx: &mut KernelCx, ty: Type, v: i32) -> Value {
 }
 
 /// Horner evaluation `((c[0]·x + c[1])·x + …) + c[n-1]`.
-fn horner(cx: &mut KernelCx, ty: Type, x: Value, coeffs: &[f32]) -> Value {
+pub(crate) fn horner(cx: &mut KernelCx, ty: Type, x: Value, coeffs: &[f32]) -> Value {
     let mut p = cx.fconst(ty, coeffs[0]);
     for &c in &coeffs[1..] {
         let cv = cx.fconst(ty, c);

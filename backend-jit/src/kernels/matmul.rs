@@ -16,7 +16,9 @@ use int8xc_ir::GemmAttrs;
 use super::elementwise::broadcast_strides;
 use super::gemm::{emit_columns, ATile, BBlock, BiasTile, CTile, Epilogue};
 use super::{i64_of, require_f32, KernelCx, KernelInfo};
-use crate::pack::{pack_a, pack_b, packed_a_len, packed_b_len, MatrixView, MR};
+use crate::pack::{pack_a_tiles, pack_b_panels, MatrixView, MR, NR};
+use crate::ukernels::call::{emit_sgemm_call, Operand, SgemmCall};
+use crate::ukernels::UkernelImports;
 use crate::JitError;
 
 /// Columns per work item (a multiple of [`NR`]).
@@ -166,8 +168,84 @@ pub(crate) fn emit_gemm(cx: &mut KernelCx, s: &GemmSpec) -> KernelInfo {
     KernelInfo { work_items: batches * n_blocks * m_tiles, scratch_bytes: 0 }
 }
 
+/// Register tiles per work item of the ukernel path: rows (`UK_M_TILES · MR`) and columns
+/// (`UK_N_TILES · NR`). A block of A (≤ 128 rows) stays in L2 while the B panels stream past.
+const UK_M_TILES: usize = 16;
+const UK_N_TILES: usize = 8;
+
+/// [`emit_gemm`] on the ukernel: work item `item = (batch · n_blocks + n_block) · m_blocks +
+/// m_block` is one call computing a block of up to `UK_M_TILES · MR` rows and `UK_N_TILES ·
+/// NR` columns (the ukernel handles the tiles and edges inside). Requires `alpha == 1`, a
+/// bias (if any) with `beta == 1` and column stride 0 or 1, and a unit column stride of a
+/// run-time A (checked by the callers); constant operands packed for the ukernel's tile.
+pub(crate) fn emit_gemm_ukernel(cx: &mut KernelCx, s: &GemmSpec, uk: &UkernelImports) -> KernelInfo {
+    let batches: usize = s.batch.iter().product();
+    if batches == 0 || s.m == 0 || s.n == 0 {
+        return KernelInfo::default();
+    }
+    let (mr, nr) = (uk.sgemm.mr, uk.sgemm.nr);
+    let (mb, nb) = (UK_M_TILES * mr, UK_N_TILES * nr);
+    let (m_blocks, n_blocks) = (s.m.div_ceil(mb), s.n.div_ceil(nb));
+    let (m, n, k) = (i64_of(s.m), i64_of(s.n), i64_of(s.k));
+    let c_base = cx.output(0);
+    cx.for_items(|cx, item| {
+        let mb_n = cx.iconst(i64_of(m_blocks));
+        let mblk = cx.b.ins().urem(item, mb_n);
+        let rest = cx.b.ins().udiv(item, mb_n);
+        let nb_n = cx.iconst(i64_of(n_blocks));
+        let nblk = cx.b.ins().urem(rest, nb_n);
+        let bt = cx.b.ins().udiv(rest, nb_n);
+        let idx = cx.unravel(bt, &s.batch);
+        let i0 = cx.b.ins().imul_imm_s(mblk, i64_of(mb));
+        let j0 = cx.b.ins().imul_imm_s(nblk, i64_of(nb));
+        let left = |cx: &mut KernelCx, total: i64, start: Value, block: usize| {
+            let t = cx.iconst(total);
+            let l = cx.b.ins().isub(t, start);
+            let blk = cx.iconst(i64_of(block));
+            Operand::Val(cx.b.ins().smin(l, blk))
+        };
+        let rows = if m_blocks == 1 { Operand::Imm(m) } else { left(cx, m, i0, mb) };
+        let cols = if n_blocks == 1 { Operand::Imm(n) } else { left(cx, n, j0, nb) };
+        let at = |cx: &mut KernelCx, input: usize, batch: &[i64], scaled: Value, bytes: i64| {
+            let off = cx.dot_strides(&idx, batch);
+            let base = cx.input(input);
+            let p = cx.b.ins().iadd(base, off);
+            let t = cx.b.ins().imul_imm_s(scaled, bytes);
+            cx.b.ins().iadd(p, t)
+        };
+        // A packed: tile i0 / MR starts at (i0 / MR) · k · MR floats = i0 · k.
+        let (a, lda, a_packed) = match &s.a {
+            GemmA::Packed { input, batch } => (at(cx, *input, batch, i0, k * 4), 0, true),
+            GemmA::Strided { input, rs, batch, .. } => (at(cx, *input, batch, i0, rs * 4), *rs, false),
+        };
+        // B packed: panel j0 / NR starts at (j0 / NR) · k · NR floats = j0 · k.
+        let (b, ldb, b_panel) = match &s.b {
+            GemmB::Packed { input, batch } => (at(cx, *input, batch, j0, k * 4), i64_of(nr), k * i64_of(nr)),
+            GemmB::Strided { input, rs, batch } => (at(cx, *input, batch, j0, 4), *rs, i64_of(nr)),
+        };
+        let c = {
+            let bi = cx.b.ins().imul_imm_s(bt, m * n * 4);
+            let r = cx.b.ins().imul_imm_s(i0, n * 4);
+            let col = cx.b.ins().imul_imm_s(j0, 4);
+            let t = cx.b.ins().iadd(bi, r);
+            let t = cx.b.ins().iadd(t, col);
+            cx.b.ins().iadd(c_base, t)
+        };
+        let bias = s.bias.map(|(input, rs, cs, _beta)| {
+            let r = cx.b.ins().imul_imm_s(i0, rs * 4);
+            let col = cx.b.ins().imul_imm_s(j0, cs * 4);
+            let off = cx.b.ins().iadd(r, col);
+            let base = cx.input(input);
+            (cx.b.ins().iadd(base, off), rs, cs)
+        });
+        let call = SgemmCall { a, lda, a_packed, b, ldb, b_panel, c, ldc: n, bias, m: rows, n: cols, k };
+        emit_sgemm_call(cx, uk, &call);
+    });
+    KernelInfo { work_items: batches * n_blocks * m_blocks, scratch_bytes: 0 }
+}
+
 /// Numpy broadcast of two batch shapes, or `None`.
-fn broadcast_batch(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast_batch(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     (0..r)
         .map(|i| {
@@ -183,17 +261,40 @@ fn broadcast_batch(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         .collect()
 }
 
-/// Packs every batch matrix of a constant `[batch…, rows, cols]` with `pack` (`transposed`
-/// reads each matrix as its transpose).
-fn pack_batched(data: &[f32], mats: usize, rows: usize, cols: usize, transposed: bool, is_a: bool) -> Vec<u8> {
+/// Register tile `(mr, nr)` of the GEMM a node is lowered to: the ukernel's when `uk` is
+/// used, else the CLIF microkernel's.
+fn tile_of(uk: Option<&UkernelImports>) -> (usize, usize) {
+    uk.map_or((MR, NR), |u| (u.sgemm.mr, u.sgemm.nr))
+}
+
+/// Bytes of one `rows × cols` matrix packed as A (`is_a`, tiles of `tile.0` rows) or as B
+/// (panels of `tile.1` columns).
+fn packed_len(rows: usize, cols: usize, tile: (usize, usize), is_a: bool) -> usize {
+    if is_a {
+        rows.div_ceil(tile.0) * tile.0 * cols * 4
+    } else {
+        cols.div_ceil(tile.1) * tile.1 * rows * 4
+    }
+}
+
+/// Packs every batch matrix of a constant `[batch…, rows, cols]` as A (`is_a`) or B for the
+/// register tile `tile` (`transposed` reads each matrix as its transpose).
+fn pack_batched(
+    data: &[f32],
+    mats: usize,
+    (rows, cols): (usize, usize),
+    transposed: bool,
+    tile: (usize, usize),
+    is_a: bool,
+) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..mats {
         let (rs, cs) = if transposed { (1, rows) } else { (cols, 1) };
         let v = MatrixView { data, rows, cols, rs, cs, offset: i * rows * cols };
         if is_a {
-            pack_a(&v, &mut out);
+            pack_a_tiles(&v, tile.0, &mut out);
         } else {
-            pack_b(&v, &mut out);
+            pack_b_panels(&v, tile.1, &mut out);
         }
     }
     out
@@ -230,21 +331,27 @@ pub(crate) fn lower_matmul(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
         broadcast_strides(own, &batch).unwrap_or_default().into_iter().map(|s| s * i64_of(unit)).collect()
     };
     let mats = |own: &[usize]| own.iter().product::<usize>();
+    let uk = cx.target.sgemm_ukernel().cloned();
+    let tile = tile_of(uk.as_ref());
     let a = match cx.constant(0).and_then(|t| t.as_f32()) {
         Some(data) => {
-            cx.pack_input(0, pack_batched(data, mats(batch_a), m, k, false, true));
-            GemmA::Packed { input: 0, batch: bstr(batch_a, packed_a_len(m, k)) }
+            cx.pack_input(0, pack_batched(data, mats(batch_a), (m, k), false, tile, true));
+            GemmA::Packed { input: 0, batch: bstr(batch_a, packed_len(m, k, tile, true)) }
         }
         None => GemmA::Strided { input: 0, rs: i64_of(k), cs: 1, batch: bstr(batch_a, m * k * 4) },
     };
     let b = match cx.constant(1).and_then(|t| t.as_f32()) {
         Some(data) => {
-            cx.pack_input(1, pack_batched(data, mats(batch_b), k, n, false, false));
-            GemmB::Packed { input: 1, batch: bstr(batch_b, packed_b_len(k, n)) }
+            cx.pack_input(1, pack_batched(data, mats(batch_b), (k, n), false, tile, false));
+            GemmB::Packed { input: 1, batch: bstr(batch_b, packed_len(k, n, tile, false)) }
         }
         None => GemmB::Strided { input: 1, rs: i64_of(n), batch: bstr(batch_b, k * n * 4) },
     };
-    Ok(emit_gemm(cx, &GemmSpec { m, n, k, batch, a, b, alpha: 1.0, bias: None }))
+    let spec = GemmSpec { m, n, k, batch, a, b, alpha: 1.0, bias: None };
+    Ok(match uk {
+        Some(uk) => emit_gemm_ukernel(cx, &spec, &uk),
+        None => emit_gemm(cx, &spec),
+    })
 }
 
 /// `Gemm` (ONNX `Gemm`, opset 13): `alpha · A'·B' + beta · C`. A run-time B must not be
@@ -261,9 +368,15 @@ pub(crate) fn lower_gemm(cx: &mut KernelCx, attrs: &GemmAttrs) -> Result<KernelI
     if k != k2 || to.shape != [m, n] {
         return Err(JitError::invalid(cx.node, format!("{:?} x {:?} -> {:?}", ta.shape, tb.shape, to.shape)));
     }
+    // The ukernel computes `A·B + bias` over a unit-stride A row: other scales and a
+    // transposed run-time A stay on the CLIF path.
+    let runtime_a_transposed = attrs.trans_a && cx.constant(0).is_none();
+    let plain = attrs.alpha == 1.0 && (attrs.beta == 1.0 || cx.node.inputs.len() == 2) && !runtime_a_transposed;
+    let uk = cx.target.sgemm_ukernel().filter(|_| plain).cloned();
+    let tile = tile_of(uk.as_ref());
     let a = match cx.constant(0).and_then(|t| t.as_f32()) {
         Some(data) => {
-            cx.pack_input(0, pack_batched(data, 1, m, k, attrs.trans_a, true));
+            cx.pack_input(0, pack_batched(data, 1, (m, k), attrs.trans_a, tile, true));
             GemmA::Packed { input: 0, batch: vec![] }
         }
         None if attrs.trans_a => GemmA::Strided { input: 0, rs: 1, cs: i64_of(m), batch: vec![] },
@@ -271,7 +384,7 @@ pub(crate) fn lower_gemm(cx: &mut KernelCx, attrs: &GemmAttrs) -> Result<KernelI
     };
     let b = match cx.constant(1).and_then(|t| t.as_f32()) {
         Some(data) => {
-            cx.pack_input(1, pack_batched(data, 1, k, n, attrs.trans_b, false));
+            cx.pack_input(1, pack_batched(data, 1, (k, n), attrs.trans_b, tile, false));
             GemmB::Packed { input: 1, batch: vec![] }
         }
         None if attrs.trans_b => {
@@ -287,5 +400,9 @@ pub(crate) fn lower_gemm(cx: &mut KernelCx, attrs: &GemmAttrs) -> Result<KernelI
     } else {
         None
     };
-    Ok(emit_gemm(cx, &GemmSpec { m, n, k, batch: vec![], a, b, alpha: attrs.alpha, bias }))
+    let spec = GemmSpec { m, n, k, batch: vec![], a, b, alpha: attrs.alpha, bias };
+    Ok(match uk {
+        Some(uk) => emit_gemm_ukernel(cx, &spec, &uk),
+        None => emit_gemm(cx, &spec),
+    })
 }

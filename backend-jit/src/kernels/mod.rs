@@ -59,9 +59,16 @@ mod matmul;
 mod movement;
 mod norm;
 mod pool;
+mod qconv;
+mod qgemm;
+mod qmatmul;
+mod qparams;
 mod reduce;
+mod reduce_kind;
 mod resize;
+mod select;
 mod softmax;
+mod unary_math;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlagsData, Signature, Type, Value};
@@ -395,6 +402,17 @@ pub(crate) fn lower_node(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
         Op::Cast { to } => layout::lower_cast(cx, *to),
         Op::Resize(attrs) => resize::lower_resize(cx, attrs),
         Op::ConvTranspose(attrs) => conv_transpose::lower_conv_transpose(cx, attrs),
+        Op::Compare(op) => select::lower_compare(cx, *op),
+        Op::Logical(op) => select::lower_logical(cx, *op),
+        Op::Not => select::lower_not(cx),
+        Op::Where => select::lower_where(cx),
+        Op::Expand { .. } => select::lower_expand(cx),
+        Op::Reduce { kind, axes, keepdims } => reduce_kind::lower_reduce(cx, *kind, axes, *keepdims),
+        Op::LogSoftmax { axis } => reduce_kind::lower_log_softmax(cx, *axis),
+        Op::QMatMul(attrs) => qmatmul::lower_qmatmul(cx, attrs),
+        Op::MatMulInteger => qmatmul::lower_matmul_integer(cx),
+        Op::QConv(attrs) => qconv::lower_qconv(cx, attrs),
+        Op::ConvInteger(attrs) => qconv::lower_conv_integer(cx, attrs),
         other => Err(JitError::unsupported(cx.node, format!("no JIT kernel for {}", other.name()))),
     }
 }

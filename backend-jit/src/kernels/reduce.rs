@@ -23,7 +23,7 @@ use crate::JitError;
 
 /// Emits nested static loops over `dims` (`(size, stride in elements)`, outermost first),
 /// calling `body` with `off + Σ i_d * stride_d` in row-major order.
-fn nest(cx: &mut KernelCx, dims: &[(usize, i64)], off: Value, body: &mut dyn FnMut(&mut KernelCx, Value)) {
+pub(crate) fn nest(cx: &mut KernelCx, dims: &[(usize, i64)], off: Value, body: &mut dyn FnMut(&mut KernelCx, Value)) {
     match dims.split_first() {
         None => body(cx, off),
         Some((&(n, s), rest)) => cx.for_static(0, i64_of(n), 1, |cx, i| {

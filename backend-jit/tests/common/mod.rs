@@ -11,7 +11,7 @@
 
 use int8xc_interp::Interpreter;
 use int8xc_ir::{DType, Graph, Op, TensorData, TensorType, ValueId};
-use int8xc_jit::{compile, JitOptions};
+use int8xc_jit::{compile, JitOptions, Microkernels};
 use int8xc_runtime::Executable;
 
 /// A deterministic xorshift generator (tests need no `rand`).
@@ -68,20 +68,28 @@ pub fn max_rel_err(jit: &TensorData, reference: &TensorData) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// Runs `graph` on `inputs` with the JIT (`threads`) and with the interpreter; returns the
-/// largest error over all outputs (integer outputs must match exactly).
+/// Every code path of the JIT the differential tests cover: pure Cranelift code, the AVX2
+/// microkernels and the best ones of the host (each falls back to pure Cranelift code on a
+/// CPU without them, so the list is the same everywhere).
+pub const MICROKERNELS: [Microkernels; 3] = [Microkernels::Off, Microkernels::Avx2, Microkernels::Best];
+
+/// Runs `graph` on `inputs` with the JIT (`threads`, once per [`MICROKERNELS`] mode) and with
+/// the interpreter; returns the largest error over all modes and outputs (integer outputs
+/// must match exactly).
 pub fn diff_with_threads(graph: &Graph, inputs: &[TensorData], threads: usize) -> f32 {
-    let opts = JitOptions { threads, ..JitOptions::default() };
-    let model = compile(graph, &opts).unwrap_or_else(|e| panic!("compile: {e}"));
-    let got = model.run(inputs).unwrap_or_else(|e| panic!("run: {e}"));
     let want = Interpreter.run_graph(graph, inputs).unwrap_or_else(|e| panic!("interp: {e}"));
-    assert_eq!(got.len(), want.len());
     let mut worst = 0.0f32;
-    for (g, w) in got.iter().zip(&want) {
-        if w.dtype() == DType::F32 {
-            worst = worst.max(max_rel_err(g, w));
-        } else {
-            assert_eq!(g, w, "integer outputs differ");
+    for ukernels in MICROKERNELS {
+        let opts = JitOptions { threads, ukernels, ..JitOptions::default() };
+        let model = compile(graph, &opts).unwrap_or_else(|e| panic!("compile ({ukernels:?}): {e}"));
+        let got = model.run(inputs).unwrap_or_else(|e| panic!("run ({ukernels:?}): {e}"));
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            if w.dtype() == DType::F32 {
+                worst = worst.max(max_rel_err(g, w));
+            } else {
+                assert_eq!(g, w, "integer outputs differ ({ukernels:?})");
+            }
         }
     }
     worst

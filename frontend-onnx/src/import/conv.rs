@@ -89,8 +89,17 @@ pub(super) fn conv(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> 
     let x = cx.input(n, 0)?;
     let w = cx.input(n, 1)?;
     let b = cx.opt_input(n, 2)?;
-    let input = spatial(n, "input X", &cx.ty(x).shape)?;
-    let wk = spatial(n, "weight W", &cx.ty(w).shape)?;
+    let attrs = conv_attrs(n, &cx.ty(x).shape, &cx.ty(w).shape)?;
+    let inputs = std::iter::once(x).chain(Some(w)).chain(b).collect();
+    Ok(vec![cx.emit(n, "", Op::Conv(attrs), inputs)?])
+}
+
+/// The attributes of a `Conv`-like node (`Conv`, `ConvInteger`, `QLinearConv`) with input
+/// shape `x` and weight shape `w`: `kernel_shape` (default: the weight's spatial dims),
+/// `strides`, `dilations`, `group`, and pads resolved from `pads` / `auto_pad`.
+pub(super) fn conv_attrs(n: &NodeIn, x: &[usize], w: &[usize]) -> Result<ConvAttrs, OnnxError> {
+    let input = spatial(n, "input X", x)?;
+    let wk = spatial(n, "weight W", w)?;
     let kernel = if n.attr("kernel_shape").is_some() { pair(n, "kernel_shape", 0)? } else { wk };
     let kernel = positive(n, "kernel_shape", kernel)?;
     if kernel != wk {
@@ -105,9 +114,7 @@ pub(super) fn conv(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> 
         .filter(|&g| g > 0)
         .ok_or_else(|| n.err("attribute 'group' must be positive"))?;
     let pads = window_pads(n, input, kernel, strides, dilations)?;
-    let op = Op::Conv(ConvAttrs { kernel, strides, pads, dilations, group });
-    let inputs = std::iter::once(x).chain(Some(w)).chain(b).collect();
-    Ok(vec![cx.emit(n, "", op, inputs)?])
+    Ok(ConvAttrs { kernel, strides, pads, dilations, group })
 }
 
 /// `ConvTranspose` (opset 1–11+, 2-D only): inputs `x [N, C, H, W]`, `w [C, M/group, kH,
@@ -194,7 +201,15 @@ pub(super) fn pool(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> 
         return Err(n.err("the optional 'Indices' output is not supported"));
     }
     let x = cx.input(n, 0)?;
-    let input = spatial(n, "input X", &cx.ty(x).shape)?;
+    let attrs = pool_attrs(n, &cx.ty(x).shape, is_max)?;
+    let op = if is_max { Op::MaxPool(attrs) } else { Op::AveragePool(attrs) };
+    Ok(vec![cx.emit(n, "", op, vec![x])?])
+}
+
+/// The attributes of a pooling node (`MaxPool` when `is_max`, else `AveragePool` /
+/// `QLinearAveragePool`) with NCHW input shape `x`.
+pub(super) fn pool_attrs(n: &NodeIn, x: &[usize], is_max: bool) -> Result<PoolAttrs, OnnxError> {
+    let input = spatial(n, "input X", x)?;
     if n.attr("kernel_shape").is_none() {
         return Err(n.err("missing attribute 'kernel_shape'"));
     }
@@ -202,12 +217,10 @@ pub(super) fn pool(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> 
     let strides = positive(n, "strides", pair(n, "strides", 1)?)?;
     let dilations = positive(n, "dilations", pair(n, "dilations", 1)?)?;
     if !is_max && dilations != [1, 1] {
-        return Err(n.err(format!("AveragePool with dilations {dilations:?} is not supported")));
+        return Err(n.err(format!("{} with dilations {dilations:?} is not supported", n.op_type)));
     }
     let ceil_mode = n.int("ceil_mode", 0)? != 0;
     let count_include_pad = !is_max && n.int("count_include_pad", 0)? != 0;
     let pads = window_pads(n, input, kernel, strides, dilations)?;
-    let attrs = PoolAttrs { kernel, strides, pads, dilations, ceil_mode, count_include_pad };
-    let op = if is_max { Op::MaxPool(attrs) } else { Op::AveragePool(attrs) };
-    Ok(vec![cx.emit(n, "", op, vec![x])?])
+    Ok(PoolAttrs { kernel, strides, pads, dilations, ceil_mode, count_include_pad })
 }

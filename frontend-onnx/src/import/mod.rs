@@ -10,7 +10,13 @@
 mod attrs;
 mod conv;
 mod elementwise;
+mod lstm;
+mod math;
 mod nn;
+mod pad;
+mod qoperator;
+mod quant;
+mod reduce;
 mod resize;
 mod shape_ops;
 
@@ -31,46 +37,149 @@ pub const OPSET_RANGE: (i64, i64) = (7, 28);
 
 /// The default-domain ops the importer translates.
 pub const SUPPORTED_OPS: &[&str] = &[
+    "Abs",
+    "Acos",
+    "Acosh",
     "Add",
+    "And",
     "ArgMax",
+    "ArgMin",
+    "Asin",
+    "Asinh",
+    "Atan",
+    "Atanh",
     "AveragePool",
     "BatchNormalization",
     "Cast",
+    "CastLike",
+    "Ceil",
+    "Celu",
     "Clip",
     "Concat",
     "Constant",
     "ConstantOfShape",
     "Conv",
+    "ConvInteger",
     "ConvTranspose",
+    "Cos",
+    "Cosh",
+    "DepthToSpace",
+    "DequantizeLinear",
     "Div",
     "Dropout",
+    "DynamicQuantizeLinear",
+    "Elu",
+    "Equal",
+    "Erf",
+    "Exp",
+    "Expand",
     "Flatten",
+    "Floor",
     "Gather",
+    "Gelu",
     "Gemm",
     "GlobalAveragePool",
+    "GlobalMaxPool",
+    "Greater",
+    "GreaterOrEqual",
     "HardSigmoid",
     "HardSwish",
     "Identity",
+    "InstanceNormalization",
+    "LSTM",
+    "LayerNormalization",
     "LeakyRelu",
+    "Less",
+    "LessOrEqual",
+    "Log",
+    "LogSoftmax",
     "MatMul",
+    "MatMulInteger",
+    "Max",
     "MaxPool",
+    "Mean",
+    "Min",
+    "Mish",
+    "Mod",
     "Mul",
+    "Neg",
+    "Not",
+    "Or",
+    "PRelu",
+    "Pad",
+    "Pow",
+    "QLinearConv",
+    "QLinearMatMul",
+    "QuantizeLinear",
     "Range",
+    "Reciprocal",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
     "ReduceMean",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceSum",
+    "ReduceSumSquare",
     "Relu",
     "Reshape",
     "Resize",
+    "Round",
+    "Selu",
     "Shape",
+    "Shrink",
     "Sigmoid",
+    "Sign",
+    "Sin",
+    "Sinh",
+    "Size",
     "Slice",
     "Softmax",
+    "Softplus",
+    "Softsign",
+    "SpaceToDepth",
+    "Split",
+    "Sqrt",
     "Squeeze",
     "Sub",
+    "Sum",
+    "Swish",
+    "Tan",
     "Tanh",
+    "ThresholdedRelu",
+    "Tile",
     "Transpose",
     "Unsqueeze",
     "Upsample",
+    "Where",
+    "Xor",
 ];
+
+/// The ONNX Runtime contrib ops (domain `com.microsoft`) the importer translates: the ones its
+/// quantization tool emits in QOperator form, and `DynamicQuantizeLSTM`.
+pub const MS_SUPPORTED_OPS: &[&str] = &[
+    "DynamicQuantizeLSTM",
+    "QGemm",
+    "QLinearAdd",
+    "QLinearAveragePool",
+    "QLinearConcat",
+    "QLinearGlobalAveragePool",
+    "QLinearLeakyRelu",
+    "QLinearMul",
+    "QLinearSigmoid",
+    "QLinearSoftmax",
+];
+
+/// The ONNX Runtime contrib-op domain.
+pub(crate) const MS_DOMAIN: &str = "com.microsoft";
+
+/// Whether the importer translates `op_type` of `domain`.
+fn is_supported(domain: &str, op_type: &str) -> bool {
+    (is_default_domain(domain) && SUPPORTED_OPS.contains(&op_type))
+        || (domain == MS_DOMAIN && MS_SUPPORTED_OPS.contains(&op_type))
+}
 
 /// Import state: the IR graph being built and the ONNX name → value map.
 pub(crate) struct Ctx<'a> {
@@ -132,7 +241,7 @@ pub(crate) fn import_graph(
         .node
         .iter()
         .zip(&names)
-        .filter(|(n, _)| !(is_default_domain(&n.domain) && SUPPORTED_OPS.contains(&n.op_type.as_str())))
+        .filter(|(n, _)| !is_supported(&n.domain, &n.op_type))
         .map(|(n, name)| UnsupportedOp {
             node: name.clone(),
             op_type: n.op_type.clone(),
@@ -337,7 +446,18 @@ fn topo_order(graph: &GraphProto, names: &[String], defined: &HashSet<&str>) -> 
 }
 
 fn import_node(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
+    if n.proto.domain == MS_DOMAIN {
+        return qoperator::import_ms(cx, n);
+    }
     match n.op_type {
+        "QuantizeLinear" => quant::quantize_linear(cx, n),
+        "DequantizeLinear" => quant::dequantize_linear(cx, n),
+        "DynamicQuantizeLinear" => quant::dynamic_quantize_linear(cx, n),
+        "MatMulInteger" => quant::matmul_integer(cx, n),
+        "ConvInteger" => quant::conv_integer(cx, n),
+        "QLinearConv" => qoperator::qlinear_conv(cx, n),
+        "QLinearMatMul" => qoperator::qlinear_matmul(cx, n),
+        "LSTM" => lstm::lstm(cx, n),
         "Add" | "Sub" | "Mul" | "Div" => elementwise::binary(cx, n),
         "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "HardSigmoid" | "HardSwish" => elementwise::unary(cx, n),
         "Clip" => elementwise::clip(cx, n),
@@ -353,6 +473,9 @@ fn import_node(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
         "BatchNormalization" => nn::batch_norm(cx, n),
         "Resize" => resize::resize(cx, n),
         "Upsample" => resize::upsample(cx, n),
+        op if math::OPS.contains(&op) => math::import(cx, n),
+        op if reduce::OPS.contains(&op) => reduce::import(cx, n),
+        op if pad::OPS.contains(&op) => pad::import(cx, n),
         _ => shape_ops::import(cx, n),
     }
 }
@@ -453,7 +576,11 @@ impl Ctx<'_> {
         let mut failure = None;
         if inputs.iter().all(|&v| self.graph.constant(v).is_some()) {
             match self.fold(&op, &inputs, &out_ty) {
-                Ok(data) => return Ok(self.graph.add_const(value_name, data)),
+                Ok(data) => {
+                    let v = self.graph.add_const(value_name, data);
+                    self.graph.values[v.index()].ty.quant = out_ty.quant;
+                    return Ok(v);
+                }
                 Err(m) => {
                     tracing::debug!(node = %n.name, op = op.name(), "constant folding failed: {m}");
                     failure = Some(m);
@@ -476,6 +603,31 @@ impl Ctx<'_> {
         Ok(v)
     }
 
+    /// Adds `op` applied to `inputs` as a node even when every input is constant, with as many
+    /// outputs as the op has; outputs are named after the ONNX outputs of `n` (unused or
+    /// absent ones `"{output 0}/{k}"`). Used for ops with several outputs and for
+    /// `DequantizeLinear` of constant weights, which the QDQ pass fuses into integer ops
+    /// (constant folding would turn them into `f32` weights first).
+    ///
+    /// Errors: shape inference errors, attached to the node.
+    pub fn emit_node(&mut self, n: &NodeIn, op: Op, inputs: Vec<ValueId>) -> Result<Vec<ValueId>, OnnxError> {
+        let in_types: Vec<&TensorType> = inputs.iter().map(|&v| self.graph.ty(v)).collect();
+        let out_types = infer_types(&op, &in_types).map_err(|e| n.err(e.to_string()))?;
+        let names: Vec<String> = (0..out_types.len())
+            .map(|k| match n.proto.output.get(k).filter(|s| !s.is_empty()) {
+                Some(name) => name.clone(),
+                None => unique(&mut self.value_names, format!("{}/{k}", n.name)),
+            })
+            .collect();
+        let outs = self.graph.add_node_typed(n.name.clone(), op, inputs, out_types);
+        for (&v, name) in outs.iter().zip(names) {
+            if let Some(val) = self.graph.values.get_mut(v.index()) {
+                val.name = name;
+            }
+        }
+        Ok(outs)
+    }
+
     fn fold(&self, op: &Op, inputs: &[ValueId], out_ty: &TensorType) -> Result<TensorData, String> {
         if out_ty.size_bytes() > crate::decode::MAX_FOLD_BYTES {
             return Err(format!("the result ({out_ty}) is larger than the folding limit of 256 MiB"));
@@ -484,7 +636,8 @@ impl Ctx<'_> {
         if let (Op::Reshape { shape }, [x]) = (op, data.as_slice()) {
             return (*x).clone().reshaped(shape.clone()).map_err(|e| e.to_string());
         }
-        let outs = self.eval.eval(op, &data, std::slice::from_ref(out_ty)).map_err(|e| e.to_string())?;
+        let types: Vec<&TensorType> = inputs.iter().map(|&v| self.graph.ty(v)).collect();
+        let outs = self.eval.eval_typed(op, &data, &types, std::slice::from_ref(out_ty)).map_err(|e| e.to_string())?;
         let out = outs.into_iter().next().ok_or("the evaluator returned no output")?;
         if !out.matches_type(out_ty) {
             return Err(format!("the evaluator returned {}{:?}, expected {out_ty}", out.dtype(), out.shape()));

@@ -36,6 +36,9 @@ fn ints(v: &[usize]) -> String {
 /// The attributes of `op` as `name=value` pairs, in a fixed order; empty for ops without any.
 pub(super) fn print_attrs(op: &Op) -> Vec<(&'static str, String)> {
     let f = |x: &f32| fmt_f32(*x);
+    if let Some(v) = super::ops_math::print_math_attrs(op) {
+        return v;
+    }
     match op {
         Op::Conv(a) => vec![
             ("kernel", ints(&a.kernel)),
@@ -64,6 +67,7 @@ pub(super) fn print_attrs(op: &Op) -> Vec<(&'static str, String)> {
             UnaryOp::Clip { min, max } => vec![("min", f(min)), ("max", f(max))],
             UnaryOp::HardSigmoid { alpha, beta } => vec![("alpha", f(alpha)), ("beta", f(beta))],
             UnaryOp::Relu | UnaryOp::Sigmoid | UnaryOp::Tanh | UnaryOp::HardSwish => vec![],
+            UnaryOp::Math(m) => super::ops_math::math_fn_attrs(m),
         },
         Op::Softmax { axis } | Op::Concat { axis } | Op::Gather { axis } => vec![("axis", axis.to_string())],
         Op::MaxPool(a) | Op::AveragePool(a) => vec![
@@ -324,9 +328,12 @@ pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
             scales: a.vec("scales", "numbers", tok_f32)?,
             sizes: a.usizes("sizes")?,
         }),
-        other => match super::ops_quant::build_quant_op(other, &mut a)? {
+        other => match super::ops_math::build_math_op(other, &mut a)? {
             Some(op) => op,
-            None => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+            None => match super::ops_quant::build_quant_op(other, &mut a)? {
+                Some(op) => op,
+                None => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+            },
         },
     };
     if let Some((name, _, l, c)) = a.items.first() {

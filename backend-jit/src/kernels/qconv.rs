@@ -1,0 +1,476 @@
+//! `QConv` and `ConvInteger` (2-D NCHW, constant weights) on the int8 microkernel of
+//! [`super::qgemm`]: per group, `Y[Mg, pixels] = W[Mg, K] · X[K, pixels]`, `K = Cg·kH·kW`,
+//! weights broadcast as row tiles (`i8`), the im2col matrix streamed as column panels (`u8`).
+//!
+//! Per work item (one block of output rows of one group of one image,
+//! `item = (n · group + g) · n_blocks + block`), in scratch:
+//! 1. **im2col** `S1 [K4][ld]` bytes (`K4 = ceil(K/4)·4`, `ld` = block pixels rounded up to
+//!    16): row `k = (c·kH + ki)·kW + kj`, column `(oh − oh0)·oW + ow`; padded positions hold
+//!    `zp_x` (so they contribute 0), an `i8` `x` is flipped to `u8` (`^ 0x80`); rows `K..K4`
+//!    are 0;
+//! 2. **interleave** `S1` into column panels `S2 [ld/8][K4/4][8][4]` (byte/word unpacks of 4
+//!    rows × 16 pixels), with the per-pixel column sums `S3 [ld] i32` when some weight zero
+//!    point is non-zero;
+//! 3. per 4-channel tile and 8-pixel panel: the dot products and the fused epilogue, stored
+//!    to `y[n, m, pixel]`.
+//!
+//! Corrections (`zx`, `zw[m]` in the stored domains, see [`crate::pack_i8`]):
+//! `acc = Σ w·x + rterm[m] − zw[m]·colsum(x)[pixel]`, `rterm[m] = bias[m] − zx·rowsum(w)[m] +
+//! K·zx·zw[m]` (compile time).
+//!
+//! Packed constant (input 1): per group `[row tiles: packed_rows_len(Mg, K)]`, then the
+//! tables, each `[group][Mg4]` (`Mg4 = ceil(Mg/4)·4`): `rterm` (`i32`), `zw` (`i32`, when
+//! needed), parameters ([`super::qparams::param_table`]).
+//!
+//! Depthwise convolutions take the same path (one channel per group): correct, not fast.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use int8xc_ir::{ConvAttrs, DType, QConvAttrs};
+
+use super::conv::{conv_shape_geometry, ConvGeom};
+use super::qgemm::{
+    dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
+    SignedSide, FIXED_ENTRY_BYTES,
+};
+use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
+use super::{i64_of, KernelCx, KernelInfo};
+use crate::pack_i8::{pack_rows_k4, packed_rows_len, push_i32s, row_sums, IntMatrix, KG, QMR, QNR};
+use crate::JitError;
+
+/// Bytes of the im2col matrix of one block (aim: `S1` + `S2` L2-resident).
+const IM2COL_BUDGET: usize = 256 * 1024;
+
+/// `QConv`: see [`int8xc_ir::Op::QConv`].
+pub(crate) fn lower_qconv(cx: &mut KernelCx, attrs: &QConvAttrs) -> Result<KernelInfo, JitError> {
+    cx.expect_arity(2..=3, 1)?;
+    let geo = conv_shape_geometry(cx, &attrs.conv)?;
+    let (tx, tw) = (cx.in_ty(0)?, cx.in_ty(1)?);
+    let bad = |what: &str| JitError::unsupported(cx.node, format!("{what} must have quantization parameters"));
+    let qx = tx.quant.as_ref().ok_or_else(|| bad("x"))?;
+    let qw = tw.quant.as_ref().ok_or_else(|| bad("w"))?;
+    if !qx.is_per_tensor() || qw.block_size.is_some() || qw.axis.is_some_and(|a| a != 0) {
+        return Err(JitError::unsupported(cx.node, "QConv needs per-tensor x and per-tensor or per-axis-0 w"));
+    }
+    let zw: Vec<i64> = qw.zero_point.iter().map(|&z| i64::from(z)).collect();
+    let zw = per_channel(cx, &zw, geo.m, "w zero point")?;
+    let out = requant_out(cx, &attrs.requant)?;
+    let mg4 = geo.mg().div_ceil(QMR) * QMR;
+    // Parameters per channel, laid out [group][Mg4].
+    let all = param_table(out, Some(&attrs.requant), 1.0, qx.scale[0], &qw.scale, geo.m, geo.m);
+    let entry = all.len() / geo.m.max(1);
+    let mut params = Vec::with_capacity(geo.g * mg4 * entry);
+    for g in 0..geo.g {
+        for r in 0..mg4 {
+            match all.get((g * geo.mg() + r) * entry..(g * geo.mg() + r + 1) * entry) {
+                Some(e) if r < geo.mg() => params.extend_from_slice(e),
+                _ => params.extend(std::iter::repeat_n(0u8, entry)),
+            }
+        }
+    }
+    let bias = const_ints(cx, 2, "QConv bias")?;
+    if bias.as_ref().is_some_and(|b| b.len() != geo.m) {
+        return Err(JitError::invalid(cx.node, format!("bias must have {} values", geo.m)));
+    }
+    lower(cx, &geo, i64::from(qx.zero_point[0]), zw, bias, out, params)
+}
+
+/// `ConvInteger` (ONNX opset 10) with constant weights and zero points.
+pub(crate) fn lower_conv_integer(cx: &mut KernelCx, a: &ConvAttrs) -> Result<KernelInfo, JitError> {
+    cx.expect_arity(2..=4, 1)?;
+    let geo = conv_shape_geometry(cx, a)?;
+    if cx.out_ty(0)?.dtype != DType::I32 {
+        return Err(JitError::invalid(cx.node, "ConvInteger output must be i32"));
+    }
+    let zx = const_ints(cx, 2, "x_zero_point")?.unwrap_or_else(|| vec![0]);
+    let [zx] = zx.as_slice() else {
+        return Err(JitError::unsupported(cx.node, "ConvInteger x_zero_point must be a scalar"));
+    };
+    let zw = const_ints(cx, 3, "w_zero_point")?.unwrap_or_else(|| vec![0]);
+    let zw = per_channel(cx, &zw, geo.m, "w_zero_point")?;
+    lower(cx, &geo, *zx, zw, None, QOutKind::I32, Vec::new())
+}
+
+fn lower(
+    cx: &mut KernelCx,
+    geo: &ConvGeom,
+    zx: i64,
+    zw: Vec<i64>,
+    bias: Option<Vec<i64>>,
+    out: QOutKind,
+    params: Vec<u8>,
+) -> Result<KernelInfo, JitError> {
+    let (tx, tw) = (cx.in_ty(0)?, cx.in_ty(1)?);
+    let x_delta = byte_delta(cx, "x", tx.dtype, false)?;
+    let w_delta = byte_delta(cx, "w", tw.dtype, true)?;
+    let Some(wdata) = cx.constant(1).and_then(|t| t.to_i64_vec()) else {
+        return Err(JitError::unsupported(cx.node, "int8 Conv with run-time (non-constant) weights"));
+    };
+    let (mg, k) = (geo.mg(), geo.cg() * geo.kh * geo.kw);
+    let mg4 = mg.div_ceil(QMR) * QMR;
+    let zx = zx + x_delta;
+    let zw: Vec<i64> = zw.iter().map(|&z| z + w_delta).collect();
+    let need_csum = zw.iter().any(|&z| z != 0);
+    let mut packed = Vec::new();
+    let mut rterm = Vec::with_capacity(geo.g * mg4);
+    let mut zws = Vec::with_capacity(geo.g * mg4);
+    for g in 0..geo.g {
+        let view = IntMatrix { data: &wdata, rows: mg, cols: k, rs: k, cs: 1, offset: g * mg * k };
+        pack_rows_k4(&view, w_delta, &mut packed);
+        let rs = row_sums(&view, w_delta);
+        for r in 0..mg4 {
+            let m = g * mg + r;
+            if r < mg {
+                let b = bias.as_ref().map_or(0, |b| b[m]) as i32;
+                let corr = (k as i64 * zx * zw[m]) as i32;
+                rterm.push(b.wrapping_sub((zx as i32).wrapping_mul(rs[r])).wrapping_add(corr));
+                zws.push(zw[m] as i32);
+            } else {
+                rterm.push(0);
+                zws.push(0);
+            }
+        }
+    }
+    let rterm_off = i64_of(packed.len());
+    push_i32s(&mut packed, &rterm, rterm.len(), 0);
+    let zw_off = i64_of(packed.len());
+    if need_csum {
+        push_i32s(&mut packed, &zws, zws.len(), 0);
+    }
+    let params_off = i64_of(packed.len());
+    packed.extend_from_slice(&params);
+    cx.pack_input(1, packed);
+    let plan = ConvPlan { flip: x_delta != 0, pad: zx as u8, need_csum, out, rterm_off, zw_off, params_off };
+    Ok(emit(cx, geo, &plan))
+}
+
+struct ConvPlan {
+    flip: bool,
+    /// The padding byte (`zx` in the `u8` domain).
+    pad: u8,
+    need_csum: bool,
+    out: QOutKind,
+    rterm_off: i64,
+    zw_off: i64,
+    params_off: i64,
+}
+
+fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
+    let ConvGeom { n, c, h, w, m, g, kh, kw, oh, ow, .. } = *geo;
+    let (cg, mg) = (geo.cg(), geo.mg());
+    let k = cg * kh * kw;
+    let (groups, k4) = (k.div_ceil(KG), k.div_ceil(KG) * KG);
+    let ohw = oh * ow;
+    if n == 0 || m == 0 || ohw == 0 {
+        return KernelInfo::default();
+    }
+    let budget_cols = (IM2COL_BUDGET / k4.max(1)).max(16);
+    let rows_per_block = (budget_cols / ow).clamp(1, oh);
+    let n_blocks = oh.div_ceil(rows_per_block);
+    let block_cols = rows_per_block * ow;
+    let last_cols = (oh - (n_blocks - 1) * rows_per_block) * ow;
+    let ld = block_cols.next_multiple_of(16);
+    let (s1_bytes, s2_bytes) = (k4 * ld, k4 * ld);
+    let m_tiles = mg.div_ceil(QMR);
+    let tail_rows = mg - (m_tiles - 1) * QMR;
+    let mg4 = m_tiles * QMR;
+    let w_group = i64_of(packed_rows_len(mg, k));
+    let ob = out_bytes(p.out);
+    let entry = if matches!(p.out, QOutKind::RequantFixed { .. }) { FIXED_ENTRY_BYTES } else { 4 };
+    let (x, wp, y, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
+    let s2 = cx.b.ins().iadd_imm_s(scratch, i64_of(s1_bytes));
+    let s3 = cx.b.ins().iadd_imm_s(s2, i64_of(s2_bytes));
+
+    cx.for_items(|cx, item| {
+        let nb_n = cx.iconst(i64_of(n_blocks));
+        let blk = cx.b.ins().urem(item, nb_n);
+        let ng = cx.b.ins().udiv(item, nb_n);
+        let g_n = cx.iconst(i64_of(g));
+        let gi = cx.b.ins().urem(ng, g_n);
+        let ni = cx.b.ins().udiv(ng, g_n);
+        let oh0 = cx.b.ins().imul_imm_s(blk, i64_of(rows_per_block));
+        let rows_left = {
+            let total = cx.iconst(i64_of(oh));
+            let left = cx.b.ins().isub(total, oh0);
+            let r = cx.iconst(i64_of(rows_per_block));
+            let lt = cx.b.ins().icmp(IntCC::SignedLessThan, left, r);
+            cx.b.ins().select(lt, left, r)
+        };
+        let x_ch = {
+            let a = cx.b.ins().imul_imm_s(ni, i64_of(c));
+            let b = cx.b.ins().imul_imm_s(gi, i64_of(cg));
+            let ch0 = cx.b.ins().iadd(a, b);
+            let off = cx.b.ins().imul_imm_s(ch0, i64_of(h * w));
+            cx.b.ins().iadd(x, off)
+        };
+        emit_im2col_u8(cx, geo, p, x_ch, oh0, rows_left, scratch, ld);
+        for kr in k..k4 {
+            let row = cx.b.ins().iadd_imm_s(scratch, i64_of(kr * ld));
+            fill(cx, row, ld, 0);
+        }
+        emit_interleave(cx, scratch, ld, groups, s2, if p.need_csum { Some(s3) } else { None });
+        let oc0 = {
+            let a = cx.b.ins().imul_imm_s(ni, i64_of(m));
+            let b = cx.b.ins().imul_imm_s(gi, i64_of(mg));
+            cx.b.ins().iadd(a, b)
+        };
+        let y_blk = {
+            let a = cx.b.ins().imul_imm_s(oc0, i64_of(ohw * ob));
+            let b = cx.b.ins().imul_imm_s(blk, i64_of(block_cols * ob));
+            let t = cx.b.ins().iadd(a, b);
+            cx.b.ins().iadd(y, t)
+        };
+        let w_grp = {
+            let off = cx.b.ins().imul_imm_s(gi, w_group);
+            cx.b.ins().iadd(wp, off)
+        };
+        // Table index of this group's channel 0: gi · Mg4.
+        let t_idx = cx.b.ins().imul_imm_s(gi, i64_of(mg4));
+        let is_last_block = cx.b.ins().icmp_imm_s(IntCC::Equal, blk, i64_of(n_blocks - 1));
+        cx.for_static(0, i64_of(m_tiles), 1, |cx, mt| {
+            let rows = {
+                let off = cx.b.ins().imul_imm_s(mt, i64_of(groups * QMR * KG));
+                cx.b.ins().iadd(w_grp, off)
+            };
+            let ch = {
+                let t = cx.b.ins().imul_imm_s(mt, QMR as i64);
+                cx.b.ins().iadd(t_idx, t)
+            };
+            let table = |cx: &mut KernelCx, off: i64, esize: usize| {
+                let t = cx.b.ins().imul_imm_s(ch, i64_of(esize));
+                let b = cx.b.ins().iadd_imm_s(wp, off);
+                cx.b.ins().iadd(b, t)
+            };
+            let rterm = table(cx, p.rterm_off, 4);
+            let rz = if p.need_csum { Some(table(cx, p.zw_off, 4)) } else { None };
+            let params = if matches!(p.out, QOutKind::I32) { None } else { Some(table(cx, p.params_off, entry)) };
+            let y_tile = {
+                let off = cx.b.ins().imul_imm_s(mt, i64_of(QMR * ohw * ob));
+                cx.b.ins().iadd(y_blk, off)
+            };
+            let panels = |cx: &mut KernelCx, mr: usize, width: usize| {
+                let panel = |cx: &mut KernelCx, j: Value, cols: usize| {
+                    let cols_ptr = {
+                        let off = cx.b.ins().imul_imm_s(j, i64_of(groups * QNR * KG));
+                        cx.b.ins().iadd(s2, off)
+                    };
+                    let acc = emit_dot_tile(cx, rows, cols_ptr, groups, SignedSide::Rows);
+                    let rz_csum = rz.map(|rz| {
+                        let off = cx.b.ins().imul_imm_s(j, (QNR * 4) as i64);
+                        (rz, cx.b.ins().iadd(s3, off))
+                    });
+                    let ep = QEpilogue {
+                        axis: ChannelAxis::Rows,
+                        rterm: Some(rterm),
+                        cterm: None,
+                        rz_csum,
+                        cz_rsum: None,
+                        params,
+                        out: p.out,
+                    };
+                    let cp = {
+                        let off = cx.b.ins().imul_imm_s(j, i64_of(QNR * ob));
+                        cx.b.ins().iadd(y_tile, off)
+                    };
+                    emit_epilogue(cx, &acc, mr, cols, &ep, QCTile { ptr: cp, ldc: i64_of(ohw) });
+                };
+                let full = width / QNR;
+                cx.for_static(0, i64_of(full), 1, |cx, j| panel(cx, j, QNR));
+                if !width.is_multiple_of(QNR) {
+                    let j = cx.iconst(i64_of(full));
+                    panel(cx, j, width % QNR);
+                }
+            };
+            let by_width = |cx: &mut KernelCx, mr: usize| {
+                if n_blocks == 1 {
+                    panels(cx, mr, last_cols);
+                } else {
+                    cx.if_else(is_last_block, |cx| panels(cx, mr, last_cols), |cx| panels(cx, mr, block_cols));
+                }
+            };
+            if tail_rows == QMR {
+                by_width(cx, QMR);
+            } else if m_tiles == 1 {
+                by_width(cx, tail_rows);
+            } else {
+                let last = cx.b.ins().icmp_imm_s(IntCC::Equal, mt, i64_of(m_tiles - 1));
+                cx.if_else(last, |cx| by_width(cx, tail_rows), |cx| by_width(cx, QMR));
+            }
+        });
+    });
+    let scratch_bytes = s1_bytes + s2_bytes + 4 * ld;
+    KernelInfo { work_items: n * g * n_blocks, scratch_bytes }
+}
+
+/// Stores `len` (static) bytes `value` at `dst`.
+fn fill(cx: &mut KernelCx, dst: Value, len: usize, value: u8) {
+    let s = cx.b.ins().iconst(types::I8, i64::from(value as i8));
+    let v = cx.b.ins().splat(types::I8X16, s);
+    for i in 0..len / 16 {
+        cx.store(v, dst, (16 * i) as i32);
+    }
+    for i in len / 16 * 16..len {
+        cx.store(s, dst, i as i32);
+    }
+}
+
+/// Copies `len` (static) bytes from `src` (byte stride `stride`) to contiguous `dst`,
+/// `^ 0x80` when `flip`.
+fn copy_run(cx: &mut KernelCx, src: Value, stride: usize, dst: Value, len: usize, flip: bool) {
+    let s8 = cx.b.ins().iconst(types::I8, -128);
+    let s16 = cx.b.ins().splat(types::I8X16, s8);
+    if stride == 1 {
+        cx.for_static(0, i64_of(len / 16), 1, |cx, i| {
+            let off = cx.b.ins().imul_imm_s(i, 16);
+            let s = cx.b.ins().iadd(src, off);
+            let d = cx.b.ins().iadd(dst, off);
+            let v = cx.load(types::I8X16, s, 0);
+            let v = if flip { cx.b.ins().bxor(v, s16) } else { v };
+            cx.store(v, d, 0);
+        });
+        for i in len / 16 * 16..len {
+            let v = cx.load(types::I8, src, i as i32);
+            let v = if flip { cx.b.ins().bxor(v, s8) } else { v };
+            cx.store(v, dst, i as i32);
+        }
+    } else {
+        cx.for_static(0, i64_of(len), 1, |cx, i| {
+            let so = cx.b.ins().imul_imm_s(i, i64_of(stride));
+            let s = cx.b.ins().iadd(src, so);
+            let d = cx.b.ins().iadd(dst, i);
+            let v = cx.load(types::I8, s, 0);
+            let v = if flip { cx.b.ins().bxor(v, s8) } else { v };
+            cx.store(v, d, 0);
+        });
+    }
+}
+
+/// Fills `s1` with the `[K][ld]` byte im2col matrix of output rows `oh0 .. oh0 + rows` of the
+/// group whose first input channel plane starts at `x_ch` (see the module docs).
+#[allow(clippy::too_many_arguments)]
+fn emit_im2col_u8(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan, x_ch: Value, oh0: Value, rows: Value, s1: Value, ld: usize) {
+    let ConvGeom { h, w, kh, kw, ow, sh, sw, dh, dw, pt, pl, .. } = *geo;
+    let zero = cx.iconst(0);
+    cx.for_static(0, i64_of(geo.cg()), 1, |cx, ci| {
+        let plane = {
+            let off = cx.b.ins().imul_imm_s(ci, i64_of(h * w));
+            cx.b.ins().iadd(x_ch, off)
+        };
+        for ki in 0..kh {
+            for kj in 0..kw {
+                // Static split of ow into [0, lo) padding, [lo, hi) data, [hi, oW) padding.
+                let shift = i64_of(kj * dw) - i64_of(pl);
+                let lo = (0..ow).find(|&o| i64_of(o * sw) + shift >= 0).unwrap_or(ow);
+                let hi = (lo..ow).find(|&o| i64_of(o * sw) + shift >= i64_of(w)).unwrap_or(ow);
+                let krow = {
+                    let base = cx.b.ins().imul_imm_s(ci, i64_of(kh * kw * ld));
+                    let t = cx.b.ins().iadd_imm_s(base, i64_of((ki * kw + kj) * ld));
+                    cx.b.ins().iadd(s1, t)
+                };
+                cx.for_range(zero, rows, 1, |cx, r| {
+                    let dst = {
+                        let off = cx.b.ins().imul_imm_s(r, i64_of(ow));
+                        cx.b.ins().iadd(krow, off)
+                    };
+                    let ohv = cx.b.ins().iadd(oh0, r);
+                    let ih = cx.b.ins().imul_imm_s(ohv, i64_of(sh));
+                    let ih = cx.b.ins().iadd_imm_s(ih, i64_of(ki * dh) - i64_of(pt));
+                    let inside = cx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, ih, i64_of(h));
+                    cx.if_else(
+                        inside,
+                        |cx| {
+                            fill(cx, dst, lo, p.pad);
+                            if hi > lo {
+                                let src = {
+                                    let row = cx.b.ins().imul_imm_s(ih, i64_of(w));
+                                    let t = cx.b.ins().iadd_imm_s(row, i64_of(lo * sw) + shift);
+                                    cx.b.ins().iadd(plane, t)
+                                };
+                                let d = cx.b.ins().iadd_imm_s(dst, i64_of(lo));
+                                copy_run(cx, src, sw, d, hi - lo, p.flip);
+                            }
+                            let d = cx.b.ins().iadd_imm_s(dst, i64_of(hi));
+                            fill(cx, d, ow - hi, p.pad);
+                        },
+                        |cx| fill(cx, dst, ow, p.pad),
+                    );
+                });
+            }
+        }
+    });
+}
+
+/// Interleaves the `[K4][ld]` matrix at `s1` into column panels `[ld/8][groups][8][4]` at
+/// `s2`; with `csum`, stores the per-column sums (`ld` × `i32`) there.
+fn emit_interleave(cx: &mut KernelCx, s1: Value, ld: usize, groups: usize, s2: Value, csum: Option<Value>) {
+    let lo8 = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+    let hi8 = [8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31];
+    let lo16 = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
+    let hi16 = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
+    let panel_bytes = i64_of(groups * QNR * KG);
+    let ones = {
+        let one = cx.b.ins().iconst(types::I8, 1);
+        cx.b.ins().splat(types::I8X16, one)
+    };
+    cx.for_static(0, i64_of(ld / 16), 1, |cx, q| {
+        let zero = splat_i32(cx, 0);
+        let sums: Vec<_> = (0..4)
+            .map(|_| {
+                let v = cx.b.declare_var(types::I32X4);
+                cx.b.def_var(v, zero);
+                v
+            })
+            .collect();
+        let src = {
+            let off = cx.b.ins().imul_imm_s(q, 16);
+            cx.b.ins().iadd(s1, off)
+        };
+        let dst = {
+            let off = cx.b.ins().imul_imm_s(q, 2 * panel_bytes);
+            cx.b.ins().iadd(s2, off)
+        };
+        cx.for_static(0, i64_of(groups), 1, |cx, gi| {
+            let s = {
+                let off = cx.b.ins().imul_imm_s(gi, i64_of(KG * ld));
+                cx.b.ins().iadd(src, off)
+            };
+            let r: Vec<Value> = (0..4).map(|i| cx.load(types::I8X16, s, (i * ld) as i32)).collect();
+            let t0 = shuffle(cx, r[0], r[1], lo8);
+            let t1 = shuffle(cx, r[0], r[1], hi8);
+            let t2 = shuffle(cx, r[2], r[3], lo8);
+            let t3 = shuffle(cx, r[2], r[3], hi8);
+            let u = [
+                shuffle(cx, t0, t2, lo16),
+                shuffle(cx, t0, t2, hi16),
+                shuffle(cx, t1, t3, lo16),
+                shuffle(cx, t1, t3, hi16),
+            ];
+            let d = {
+                let off = cx.b.ins().imul_imm_s(gi, (QNR * KG) as i64);
+                cx.b.ins().iadd(dst, off)
+            };
+            cx.store(u[0], d, 0);
+            cx.store(u[1], d, 16);
+            let d2 = cx.b.ins().iadd_imm_s(d, panel_bytes);
+            cx.store(u[2], d2, 0);
+            cx.store(u[3], d2, 16);
+            if csum.is_some() {
+                for (i, &v) in sums.iter().enumerate() {
+                    let cur = cx.b.use_var(v);
+                    let nx = dot4(cx, ones, u[i], cur);
+                    cx.b.def_var(v, nx);
+                }
+            }
+        });
+        if let Some(cs) = csum {
+            let base = {
+                let off = cx.b.ins().imul_imm_s(q, 64);
+                cx.b.ins().iadd(cs, off)
+            };
+            for (i, &v) in sums.iter().enumerate() {
+                let s = cx.b.use_var(v);
+                cx.store(s, base, 16 * i as i32);
+            }
+        }
+    });
+}
