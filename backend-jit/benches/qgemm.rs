@@ -8,7 +8,10 @@ use int8xc_runtime::Executable;
 
 fn qmatmul_graph(m: usize, k: usize, n: usize) -> (Graph, TensorData) {
     let mut g = Graph::new("qgemm");
-    let a_ty = TensorType { quant: Some(QuantParams::per_tensor(0.02, 120)), ..TensorType::new(int8xc_ir::DType::U8, vec![m, k]) };
+    let a_ty = TensorType {
+        quant: Some(QuantParams::per_tensor(0.02, 120)),
+        ..TensorType::new(int8xc_ir::DType::U8, vec![m, k])
+    };
     let x = g.add_input("a", a_ty);
     let wv: Vec<i8> = (0..k * n).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as i8).collect();
     let w = g.add_const("w", TensorData::new(vec![k, n], Data::I8(wv)).expect("weights"));
@@ -20,7 +23,8 @@ fn qmatmul_graph(m: usize, k: usize, n: usize) -> (Graph, TensorData) {
         out_zero_point: 128,
         clamp: None,
     };
-    let y = g.add_node("y", Op::QMatMul(QMatMulAttrs { alpha: 1.0, requant: Some(requant) }), vec![x, w]).expect("node")[0];
+    let y =
+        g.add_node("y", Op::QMatMul(QMatMulAttrs { alpha: 1.0, requant: Some(requant) }), vec![x, w]).expect("node")[0];
     g.outputs.push(y);
     let av: Vec<u8> = (0..m * k).map(|i| (i.wrapping_mul(40_503) >> 5) as u8).collect();
     (g, TensorData::new(vec![m, k], Data::U8(av)).expect("input"))

@@ -36,7 +36,17 @@ fn zp(rng: &mut TestRng, dtype: DType) -> i32 {
 /// Weight parameters: per tensor or per `axis` (`channels` entries); `zero_w` forces zero
 /// points of 0 (or 128 for u8, the usual symmetric weights).
 fn weight_params(rng: &mut TestRng, dtype: DType, per_channel: Option<(usize, usize)>, zero_w: bool) -> QuantParams {
-    let z = |rng: &mut TestRng| if zero_w { if dtype == DType::U8 { 128 } else { 0 } } else { zp(rng, dtype) };
+    let z = |rng: &mut TestRng| {
+        if zero_w {
+            if dtype == DType::U8 {
+                128
+            } else {
+                0
+            }
+        } else {
+            zp(rng, dtype)
+        }
+    };
     match per_channel {
         None => {
             let s = 0.001 + (rng.f32().abs() * 0.02);
@@ -169,7 +179,17 @@ proptest! {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_qconv(x: [usize; 4], m: usize, kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4], dil: [usize; 2], group: usize, c: Case, seed: u64) {
+fn check_qconv(
+    x: [usize; 4],
+    m: usize,
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    pads: [usize; 4],
+    dil: [usize; 2],
+    group: usize,
+    c: Case,
+    seed: u64,
+) {
     let mut rng = TestRng::new(seed);
     let mut g = Graph::new("qconv");
     let qx = QuantParams::per_tensor(0.02 + rng.f32().abs() * 0.01, zp(&mut rng, c.a_dt));

@@ -39,20 +39,20 @@ pub(crate) fn pad(inputs: &[&TensorData], a: &PadAttrs) -> OpResult<TensorData> 
         return Err(OpErrorKind::invalid(format!("pads do not match rank {rank}")));
     }
     let mut out_shape = Vec::with_capacity(rank);
-    for d in 0..rank {
-        let padded = a.begin[d] > 0 || a.end[d] > 0;
+    for (d, ((&n, &b), &e)) in shape.iter().zip(&a.begin).zip(&a.end).enumerate() {
+        let padded = b > 0 || e > 0;
         let bad = match a.mode {
-            PadMode::Reflect => padded && (a.begin[d] >= shape[d] || a.end[d] >= shape[d]),
-            PadMode::Edge | PadMode::Wrap => padded && shape[d] == 0,
+            PadMode::Reflect => padded && (b >= n || e >= n),
+            PadMode::Edge | PadMode::Wrap => padded && n == 0,
             PadMode::Constant => false,
         };
         if bad {
             return Err(OpErrorKind::invalid(format!(
-                "pads ({}, {}) of axis {d} (size {}) are invalid in {:?} mode",
-                a.begin[d], a.end[d], shape[d], a.mode
+                "pads ({b}, {e}) of axis {d} (size {n}) are invalid in {:?} mode",
+                a.mode
             )));
         }
-        out_shape.push(shape[d].saturating_add(a.begin[d]).saturating_add(a.end[d]));
+        out_shape.push(n.saturating_add(b).saturating_add(e));
     }
     check_output_size(&out_shape)?;
     let strides = int8xc_ir::strides(shape);

@@ -28,8 +28,7 @@ fn groups(shape: &[usize], axes: &[usize], keepdims: bool) -> OpResult<(Vec<usiz
     let strides = int8xc_ir::strides(shape);
     let offsets = map_indices(&reduced, |r| r.iter().zip(&strides).map(|(i, st)| i * st).sum::<usize>());
     let bases = map_indices(&kept, |k| k.iter().zip(&strides).map(|(i, st)| i * st).sum::<usize>());
-    let out_shape =
-        if keepdims { kept } else { (0..rank).filter(|d| !axes.contains(d)).map(|d| shape[d]).collect() };
+    let out_shape = if keepdims { kept } else { (0..rank).filter(|d| !axes.contains(d)).map(|d| shape[d]).collect() };
     Ok((bases, offsets, out_shape))
 }
 
@@ -114,7 +113,8 @@ pub(crate) fn log_softmax(inputs: &[&TensorData], axis: usize) -> OpResult<Tenso
     if axis >= shape.len() {
         return Err(OpErrorKind::invalid(format!("axis {axis} out of range for rank {}", shape.len())));
     }
-    let (outer, len, inner) = (shape[..axis].iter().product::<usize>(), shape[axis], shape[axis + 1..].iter().product());
+    let (outer, len, inner) =
+        (shape[..axis].iter().product::<usize>(), shape[axis], shape[axis + 1..].iter().product());
     let v = f32_elems(x)?;
     let mut y = vec![0.0f32; v.len()];
     for o in 0..outer {
@@ -150,7 +150,12 @@ mod tests {
         assert_close(&run_ok(&red(ReduceKind::Prod, &[1], false), &[&x]), &[2], &[-6., -120.], 0.0);
         assert_close(&run_ok(&red(ReduceKind::L1, &[1], false), &[&x]), &[2], &[6., 15.], 0.0);
         assert_close(&run_ok(&red(ReduceKind::L2, &[1], false), &[&x]), &[2], &[14f32.sqrt(), 77f32.sqrt()], 1e-6);
-        assert_close(&run_ok(&red(ReduceKind::SumSquare, &[], false), &[&x]), &[2, 3], &[1., 4., 9., 16., 25., 36.], 0.0);
+        assert_close(
+            &run_ok(&red(ReduceKind::SumSquare, &[], false), &[&x]),
+            &[2, 3],
+            &[1., 4., 9., 16., 25., 36.],
+            0.0,
+        );
         let lse = run_ok(&red(ReduceKind::LogSumExp, &[1], false), &[&x]);
         let want = |v: [f32; 3]| v.iter().map(|a| a.exp()).sum::<f32>().ln();
         assert_close(&lse, &[2], &[want([1., -2., 3.]), want([4., 5., -6.])], 1e-6);

@@ -5,8 +5,7 @@
 use int8xc_ir::{CompareOp, Data, LogicalOp, TensorData};
 
 use super::{
-    broadcast_index_map, broadcast_shapes, check_arity, check_output_size, f32_elems, i64_elems, take, tensor,
-    OpResult,
+    broadcast_index_map, broadcast_shapes, check_arity, check_output_size, f32_elems, i64_elems, take, tensor, OpResult,
 };
 use crate::error::OpErrorKind;
 

@@ -123,7 +123,7 @@ fn lower(
             if r < mg {
                 let b = bias.as_ref().map_or(0, |b| b[m]) as i32;
                 let corr = (k as i64 * zx * zw[m]) as i32;
-                rterm.push(b.wrapping_sub((zx as i32).wrapping_mul(rs[r])).wrapping_add(corr));
+                rterm.push(b.wrapping_sub((zx as i32).wrapping_mul(rs.get(r).copied().unwrap_or(0))).wrapping_add(corr));
                 zws.push(zw[m] as i32);
             } else {
                 rterm.push(0);
@@ -348,7 +348,16 @@ fn copy_run(cx: &mut KernelCx, src: Value, stride: usize, dst: Value, len: usize
 /// Fills `s1` with the `[K][ld]` byte im2col matrix of output rows `oh0 .. oh0 + rows` of the
 /// group whose first input channel plane starts at `x_ch` (see the module docs).
 #[allow(clippy::too_many_arguments)]
-fn emit_im2col_u8(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan, x_ch: Value, oh0: Value, rows: Value, s1: Value, ld: usize) {
+fn emit_im2col_u8(
+    cx: &mut KernelCx,
+    geo: &ConvGeom,
+    p: &ConvPlan,
+    x_ch: Value,
+    oh0: Value,
+    rows: Value,
+    s1: Value,
+    ld: usize,
+) {
     let ConvGeom { h, w, kh, kw, ow, sh, sw, dh, dw, pt, pl, .. } = *geo;
     let zero = cx.iconst(0);
     cx.for_static(0, i64_of(geo.cg()), 1, |cx, ci| {

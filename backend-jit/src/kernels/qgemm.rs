@@ -28,10 +28,11 @@ use cranelift_frontend::Variable;
 use super::KernelCx;
 use crate::pack_i8::{KG, QMR, QNR};
 
-/// Broadcast row words by one 16-byte load + `pshufd` (true), or by one `splat(load i32)`
-/// (`vbroadcastss` from memory) per row (false). Measured on Zen 4 (QMatMul 1024³, one
-/// thread): see `benches/qgemm.rs` and the report in the module docs of `qmatmul.rs`.
-const BROADCAST_BY_SHUFFLE: bool = true;
+/// Broadcast row words by one 16-byte load + `pshufd` (true), or by one `splat(load f32)`
+/// per row (false; `vmovss` + `vbroadcastss`). Measured on Zen 4 with `benches/qgemm.rs`
+/// (QMatMul u8×i8 1024³, one thread, median): 83.5 GMAC/s with `splat(load f32)`, 65.0 with
+/// the shuffle (and 34.0 with `splat(load i32)`, which lowers to `movl`+`vmovd`+`vpbroadcastd`).
+const BROADCAST_BY_SHUFFLE: bool = false;
 
 /// `k` groups per iteration of the microkernel loop.
 const UNROLL: usize = 4;
@@ -96,7 +97,13 @@ pub(crate) fn splat_i32(cx: &mut KernelCx, v: i32) -> Value {
 /// Emits the dot products of one tile: `rows` points to a packed row tile (`[groups][4][4]`
 /// bytes), `cols` to a packed column panel (`[groups][8][4]`). Returns the 8 accumulators,
 /// `acc[2·r + v]` holding row `r`, columns `4v .. 4v + 4`.
-pub(crate) fn emit_dot_tile(cx: &mut KernelCx, rows: Value, cols: Value, groups: usize, signed: SignedSide) -> [Value; 8] {
+pub(crate) fn emit_dot_tile(
+    cx: &mut KernelCx,
+    rows: Value,
+    cols: Value,
+    groups: usize,
+    signed: SignedSide,
+) -> [Value; 8] {
     let zero = splat_i32(cx, 0);
     let ptr_ty = cx.ptr_ty();
     let acc: Vec<Variable> = (0..2 * QMR)
@@ -237,7 +244,8 @@ fn fixed_point_lane(cx: &mut KernelCx, x: Value, entry: Value, zp: i32, lo: i32,
     let b = &mut cx.b;
     let x = b.ins().sextend(types::I64, x);
     let sh = b.ins().ishl(x, left);
-    let (imin, imax) = (b.ins().iconst(types::I64, i64::from(i32::MIN)), b.ins().iconst(types::I64, i64::from(i32::MAX)));
+    let (imin, imax) =
+        (b.ins().iconst(types::I64, i64::from(i32::MIN)), b.ins().iconst(types::I64, i64::from(i32::MAX)));
     let sh = b.ins().smax(sh, imin);
     let sh = b.ins().smin(sh, imax);
     // SaturatingRoundingDoublingHighMul with m in [0, 2^31): floor((sh·m + 2^30) / 2^31)
@@ -297,9 +305,7 @@ fn convert(cx: &mut KernelCx, ep: &QEpilogue, x: Value, r: usize, v: usize) -> V
             for l in 0..4u8 {
                 let entry = match ep.axis {
                     ChannelAxis::Rows => cx.b.ins().iadd_imm_s(p, (r * FIXED_ENTRY_BYTES) as i64),
-                    ChannelAxis::Cols => {
-                        cx.b.ins().iadd_imm_s(p, ((4 * v + l as usize) * FIXED_ENTRY_BYTES) as i64)
-                    }
+                    ChannelAxis::Cols => cx.b.ins().iadd_imm_s(p, ((4 * v + l as usize) * FIXED_ENTRY_BYTES) as i64),
                 };
                 let xl = cx.b.ins().extractlane(x, l);
                 let y = fixed_point_lane(cx, xl, entry, zp, lo, hi);

@@ -81,7 +81,8 @@ pub(crate) fn lower_qmatmul(cx: &mut KernelCx, attrs: &QMatMulAttrs) -> Result<K
         None if cx.out_ty(0)?.dtype == DType::F32 => QOutKind::F32,
         None => return Err(JitError::invalid(cx.node, "QMatMul without requant must output f32")),
     };
-    let params = param_table(out, attrs.requant.as_ref(), attrs.alpha, qa.scale[0], &qb.scale, n, n.div_ceil(QNR) * QNR);
+    let params =
+        param_table(out, attrs.requant.as_ref(), attrs.alpha, qa.scale[0], &qb.scale, n, n.div_ceil(QNR) * QNR);
     let bias = const_ints(cx, 2, "QMatMul bias")?;
     if let Some(b) = &bias {
         let ok = cx.in_ty(2)?.shape.iter().rev().skip(1).all(|&d| d == 1);
@@ -420,11 +421,20 @@ mod tests {
     #[test]
     fn qmatmul_kernel_disassembly_uses_vpdpbusd_on_vnni_hosts() {
         let mut g = Graph::new("d");
-        let a_ty = TensorType { quant: Some(QuantParams::per_tensor(0.02, 3)), ..TensorType::new(int8xc_ir::DType::U8, vec![4, 64]) };
+        let a_ty = TensorType {
+            quant: Some(QuantParams::per_tensor(0.02, 3)),
+            ..TensorType::new(int8xc_ir::DType::U8, vec![4, 64])
+        };
         let x = g.add_input("a", a_ty);
         let w = g.add_const("w", TensorData::new(vec![64, 8], Data::I8(vec![1; 512])).unwrap());
         g.values[w.index()].ty.quant = Some(QuantParams::per_tensor(0.01, 0));
-        let r = Requant { mode: RequantMode::F32Multiplier, out_dtype: int8xc_ir::DType::U8, out_scale: 0.1, out_zero_point: 0, clamp: None };
+        let r = Requant {
+            mode: RequantMode::F32Multiplier,
+            out_dtype: int8xc_ir::DType::U8,
+            out_scale: 0.1,
+            out_zero_point: 0,
+            clamp: None,
+        };
         let y = g.add_node("y", Op::QMatMul(QMatMulAttrs { alpha: 1.0, requant: Some(r) }), vec![x, w]).unwrap()[0];
         g.outputs.push(y);
         let isa = host_isa(IsaConfig { opt_level: OptLevel::None, pic: false, verify: true }).unwrap();

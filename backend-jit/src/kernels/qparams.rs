@@ -24,7 +24,10 @@ pub(crate) fn byte_delta(cx: &KernelCx, what: &str, dtype: DType, signed: bool) 
 pub(crate) fn requant_out(cx: &KernelCx, req: &Requant) -> Result<QOutKind, JitError> {
     let to = cx.out_ty(0)?;
     if to.dtype != req.out_dtype {
-        return Err(JitError::invalid(cx.node, format!("output dtype {} != requant dtype {}", to.dtype, req.out_dtype)));
+        return Err(JitError::invalid(
+            cx.node,
+            format!("output dtype {} != requant dtype {}", to.dtype, req.out_dtype),
+        ));
     }
     let bytes = match req.out_dtype {
         DType::U8 | DType::I8 => 1,
@@ -55,18 +58,26 @@ pub(crate) fn param_table(
     channels: usize,
     len: usize,
 ) -> Vec<u8> {
-    let per = |v: &[f32]| -> Vec<f32> { (0..channels).map(|c| v.get(if v.len() == 1 { 0 } else { c }).copied().unwrap_or(0.0)).collect() };
+    let per = |v: &[f32]| -> Vec<f32> {
+        (0..channels).map(|c| v.get(if v.len() == 1 { 0 } else { c }).copied().unwrap_or(0.0)).collect()
+    };
     let mut t = Vec::new();
     match (out, req) {
         (QOutKind::F32, _) => {
             let s: Vec<f32> = w_scales.iter().map(|&sw| alpha * x_scale * sw).collect();
             push_f32s(&mut t, &per(&s), len, 0.0);
         }
-        (QOutKind::RequantF32 { .. }, Some(r)) => push_f32s(&mut t, &per(&r.f32_multipliers(alpha, x_scale, w_scales)), len, 0.0),
+        (QOutKind::RequantF32 { .. }, Some(r)) => {
+            push_f32s(&mut t, &per(&r.f32_multipliers(alpha, x_scale, w_scales)), len, 0.0)
+        }
         (QOutKind::RequantFixed { .. }, Some(r)) => {
             let mq = r.fixed_point_multipliers(alpha, x_scale, w_scales);
             for c in 0..len {
-                let (m, shift) = if c < channels { mq.get(if mq.len() == 1 { 0 } else { c }).copied().unwrap_or((0, 0)) } else { (0, 0) };
+                let (m, shift) = if c < channels {
+                    mq.get(if mq.len() == 1 { 0 } else { c }).copied().unwrap_or((0, 0))
+                } else {
+                    (0, 0)
+                };
                 let left = shift.clamp(0, 31);
                 let right = (-shift).clamp(0, 31);
                 let half = if right > 0 { 1i32 << (right - 1) } else { 0 };

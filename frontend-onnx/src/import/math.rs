@@ -14,10 +14,58 @@ use crate::OnnxError;
 
 /// The ops this module imports.
 pub(super) const OPS: &[&str] = &[
-    "Abs", "Acos", "Acosh", "And", "Asin", "Asinh", "Atan", "Atanh", "CastLike", "Ceil", "Celu", "Cos", "Cosh", "Elu",
-    "Equal", "Erf", "Exp", "Expand", "Floor", "Gelu", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Log", "Max",
-    "Mean", "Min", "Mish", "Mod", "Neg", "Not", "Or", "PRelu", "Pow", "Reciprocal", "Round", "Selu", "Shrink", "Sign",
-    "Sin", "Sinh", "Size", "Softplus", "Softsign", "Sqrt", "Sum", "Swish", "Tan", "ThresholdedRelu", "Where", "Xor",
+    "Abs",
+    "Acos",
+    "Acosh",
+    "And",
+    "Asin",
+    "Asinh",
+    "Atan",
+    "Atanh",
+    "CastLike",
+    "Ceil",
+    "Celu",
+    "Cos",
+    "Cosh",
+    "Elu",
+    "Equal",
+    "Erf",
+    "Exp",
+    "Expand",
+    "Floor",
+    "Gelu",
+    "Greater",
+    "GreaterOrEqual",
+    "Less",
+    "LessOrEqual",
+    "Log",
+    "Max",
+    "Mean",
+    "Min",
+    "Mish",
+    "Mod",
+    "Neg",
+    "Not",
+    "Or",
+    "PRelu",
+    "Pow",
+    "Reciprocal",
+    "Round",
+    "Selu",
+    "Shrink",
+    "Sign",
+    "Sin",
+    "Sinh",
+    "Size",
+    "Softplus",
+    "Softsign",
+    "Sqrt",
+    "Sum",
+    "Swish",
+    "Tan",
+    "ThresholdedRelu",
+    "Where",
+    "Xor",
 ];
 
 /// Dispatches the ops of this module (the caller has checked the op type is one of [`OPS`]).
@@ -103,10 +151,7 @@ fn unary(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
     }
     let f = match n.op_type {
         "Elu" => MathFn::Elu { alpha: n.float("alpha", 1.0)? },
-        "Selu" => MathFn::Selu {
-            alpha: n.float("alpha", 1.673_263_2)?,
-            gamma: n.float("gamma", 1.050_701)?,
-        },
+        "Selu" => MathFn::Selu { alpha: n.float("alpha", 1.673_263_2)?, gamma: n.float("gamma", 1.050_701)? },
         "Celu" => MathFn::Celu { alpha: n.float("alpha", 1.0)? },
         "ThresholdedRelu" => MathFn::ThresholdedRelu { alpha: n.float("alpha", 1.0)? },
         "Swish" => MathFn::Swish { alpha: n.float("alpha", 1.0)? },
@@ -196,7 +241,11 @@ fn prelu(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
     let scaled = cx.emit(n, "scaled", Op::Binary(BinaryOp::Mul), vec![x, slope])?;
     let y = cx.emit(n, "", Op::Where, vec![neg, scaled, x])?;
     if cx.ty(y).shape != cx.ty(x).shape {
-        return Err(n.err(format!("slope {:?} does not broadcast to the input {:?}", cx.ty(slope).shape, cx.ty(x).shape)));
+        return Err(n.err(format!(
+            "slope {:?} does not broadcast to the input {:?}",
+            cx.ty(slope).shape,
+            cx.ty(x).shape
+        )));
     }
     Ok(y)
 }

@@ -113,7 +113,7 @@ fn split(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
                 return Err(n.err("cannot split into 0 parts"));
             }
             let chunk = if n.attr("num_outputs").is_some() { d.div_ceil(parts) } else { d / parts };
-            if n.attr("num_outputs").is_none() && d % parts != 0 {
+            if n.attr("num_outputs").is_none() && !d.is_multiple_of(parts) {
                 return Err(n.err(format!("axis {axis} of size {d} does not split into {parts} equal parts")));
             }
             (0..parts).map(|k| chunk.min(d.saturating_sub(k * chunk))).collect()
@@ -125,7 +125,8 @@ fn split(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let mut start = 0;
     let mut out = Vec::with_capacity(sizes.len());
     for (k, &s) in sizes.iter().enumerate() {
-        let a = SliceAttrs { axes: vec![axis], starts: vec![start as i64], ends: vec![(start + s) as i64], steps: vec![1] };
+        let a =
+            SliceAttrs { axes: vec![axis], starts: vec![start as i64], ends: vec![(start + s) as i64], steps: vec![1] };
         let name = n.proto.output.get(k).cloned().unwrap_or_default();
         let suffix = if k == 0 { String::new() } else { format!("part{k}") };
         let v = cx.emit(n, &suffix, Op::Slice(a), vec![x])?;
@@ -170,7 +171,7 @@ fn depth_space(cx: &mut Ctx, n: &NodeIn, to_space: bool) -> Result<ValueId, Onnx
     };
     let crd = n.string("mode", "DCR")? == "CRD";
     let (inter, perm, out) = if to_space {
-        if b == 0 || c % (b * b) != 0 {
+        if b == 0 || !c.is_multiple_of(b * b) {
             return Err(n.err(format!("channels {c} are not divisible by blocksize² ({b}²)")));
         }
         let c2 = c / (b * b);
@@ -180,7 +181,7 @@ fn depth_space(cx: &mut Ctx, n: &NodeIn, to_space: bool) -> Result<ValueId, Onnx
             (vec![nn, b, b, c2, h, w], vec![0, 3, 4, 1, 5, 2], vec![nn, c2, h * b, w * b])
         }
     } else {
-        if b == 0 || h % b != 0 || w % b != 0 {
+        if b == 0 || !h.is_multiple_of(b) || !w.is_multiple_of(b) {
             return Err(n.err(format!("spatial dims {h}x{w} are not divisible by blocksize {b}")));
         }
         let inter = vec![nn, c, h / b, b, w / b, b];

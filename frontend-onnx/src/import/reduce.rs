@@ -48,9 +48,14 @@ pub(super) fn import(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError
 /// `Reduce*`: `axes` is an attribute before opset 18 (13 for `ReduceSum`) and an optional
 /// constant input after; `keepdims` defaults to 1. Empty/absent axes reduce every axis,
 /// unless `noop_with_empty_axes` (opset 13/18): then nothing is reduced (the element
-/// function still applies, as in the reference implementation).
+/// function still applies, as in the reference implementation). `ReduceMax`/`ReduceMin` of a
+/// `bool` tensor (opset 20) reduce it as `u8` (any / all; empty gives false / true).
 fn reduce(cx: &mut Ctx, n: &NodeIn, kind: ReduceKind) -> Result<ValueId, OnnxError> {
-    let x = cx.input(n, 0)?;
+    let mut x = cx.input(n, 0)?;
+    let is_bool = cx.ty(x).dtype == DType::Bool;
+    if is_bool && matches!(kind, ReduceKind::Max | ReduceKind::Min) {
+        x = cx.emit(n, "as_u8", Op::Cast { to: DType::U8 }, vec![x])?;
+    }
     let rank = cx.ty(x).rank();
     let axes_as_input = n.opset >= if kind == ReduceKind::Sum { 13 } else { 18 };
     let axes = if axes_as_input { cx.const_ints(n, 1, "axes")? } else { n.ints("axes")? }.unwrap_or_default();
@@ -59,7 +64,7 @@ fn reduce(cx: &mut Ctx, n: &NodeIn, kind: ReduceKind) -> Result<ValueId, OnnxErr
     if norm.is_empty() {
         if n.int("noop_with_empty_axes", 0)? != 0 {
             if matches!(kind, ReduceKind::Sum | ReduceKind::Max | ReduceKind::Min | ReduceKind::Prod) {
-                return Ok(x);
+                return cx.input(n, 0);
             }
         } else {
             norm = (0..rank).collect();
@@ -68,6 +73,10 @@ fn reduce(cx: &mut Ctx, n: &NodeIn, kind: ReduceKind) -> Result<ValueId, OnnxErr
     norm.sort_unstable();
     if norm.windows(2).any(|w| w[0] == w[1]) {
         return Err(n.err(format!("'axes' {axes:?} repeats an axis")));
+    }
+    if cx.ty(x).dtype == DType::U8 && is_bool {
+        let r = cx.emit(n, "reduced", Op::Reduce { kind, axes: norm, keepdims }, vec![x])?;
+        return cx.emit(n, "", Op::Cast { to: DType::Bool }, vec![r]);
     }
     cx.emit(n, "", Op::Reduce { kind, axes: norm, keepdims }, vec![x])
 }

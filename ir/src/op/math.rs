@@ -269,8 +269,12 @@ pub enum PadMode {
 
 impl PadMode {
     /// Every mode with its ONNX name.
-    pub const ALL: [(PadMode, &'static str); 4] =
-        [(PadMode::Constant, "constant"), (PadMode::Reflect, "reflect"), (PadMode::Edge, "edge"), (PadMode::Wrap, "wrap")];
+    pub const ALL: [(PadMode, &'static str); 4] = [
+        (PadMode::Constant, "constant"),
+        (PadMode::Reflect, "reflect"),
+        (PadMode::Edge, "edge"),
+        (PadMode::Wrap, "wrap"),
+    ];
 }
 
 /// Attributes of [`crate::Op::Pad`] (ONNX `Pad`, opset 2–21, with the `pads`, `value` and
