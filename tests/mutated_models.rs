@@ -325,38 +325,34 @@ mod wire {
 
     /// Sets the contents of the `n`-th string/bytes field.
     pub fn set_bytes(fields: &mut [Field], n: &mut usize, value: &[u8]) -> bool {
-        for f in fields {
-            match f {
-                Field::Bytes(_, b) => {
-                    if *n == 0 {
-                        *b = value.to_vec();
-                        return true;
-                    }
-                    *n -= 1;
-                }
-                Field::Message(_, inner) if set_bytes(inner, n, value) => return true,
-                _ => {}
+        fields.iter_mut().any(|f| match f {
+            Field::Bytes(_, b) if *n == 0 => {
+                *b = value.to_vec();
+                true
             }
-        }
-        false
+            Field::Bytes(..) => {
+                *n -= 1;
+                false
+            }
+            Field::Message(_, inner) => set_bytes(inner, n, value),
+            _ => false,
+        })
     }
 
     /// Sets the `n`-th varint (depth-first order); false when there are fewer.
     pub fn set_varint(fields: &mut [Field], n: &mut usize, value: u64) -> bool {
-        for f in fields {
-            match f {
-                Field::Varint(_, v) => {
-                    if *n == 0 {
-                        *v = value;
-                        return true;
-                    }
-                    *n -= 1;
-                }
-                Field::Message(_, inner) if set_varint(inner, n, value) => return true,
-                _ => {}
+        fields.iter_mut().any(|f| match f {
+            Field::Varint(_, v) if *n == 0 => {
+                *v = value;
+                true
             }
-        }
-        false
+            Field::Varint(..) => {
+                *n -= 1;
+                false
+            }
+            Field::Message(_, inner) => set_varint(inner, n, value),
+            _ => false,
+        })
     }
 }
 

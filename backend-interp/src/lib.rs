@@ -186,6 +186,8 @@ fn float_op(op: &Op, inputs: &[&TensorData]) -> Result<TensorData, OpErrorKind> 
         Op::Reduce { kind, axes, keepdims } => ops::reduce_kind::reduce(inputs, *kind, axes, *keepdims),
         Op::LogSoftmax { axis } => ops::reduce_kind::log_softmax(inputs, *axis),
         Op::Pad(a) => ops::pad::pad(inputs, a),
+        Op::GatherElements { axis } => ops::index::gather_elements(inputs, *axis),
+        Op::CumSum(a) => ops::index::cum_sum(inputs, a),
         other => Err(OpErrorKind::unsupported(format!("{} needs input types", other.name()))),
     }
 }
@@ -227,6 +229,7 @@ fn quant_op(
         }
         Op::Lstm(a) => lstm::lstm(inputs, types, a, false),
         Op::DynamicQuantizeLstm(a) => lstm::lstm(inputs, types, a, true),
+        Op::TopK(a) => ops::index::top_k(inputs, a),
         other => float_op(other, inputs).map(|t| vec![t]),
     }
 }

@@ -64,6 +64,7 @@ pub use op::{
     MathFn, NearestMode, Op, PadAttrs, PadMode, PoolAttrs, QConvAttrs, QMatMulAttrs, ReduceKind, Requant, RequantMode,
     ResizeAttrs, ResizeMode, SliceAttrs, UnaryOp,
 };
+pub use op::{CumSumAttrs, TopKAttrs};
 pub use quant::{
     dequantize, is_unsigned, quant_range, quantize_f32, requantize_f32, requantize_fixed_point, QuantParams,
 };

@@ -5,9 +5,11 @@
 //! inputs folded into attributes), `Flatten`/`Squeeze`/`Unsqueeze` become [`Op::Reshape`],
 //! `Identity`/`Dropout` disappear, and `Constant` becomes a constant value. Layouts are NCHW.
 
+mod index;
 mod math;
 mod quant;
 
+pub use index::{CumSumAttrs, TopKAttrs};
 pub use math::{CompareOp, LogicalOp, MathFn, PadAttrs, PadMode, ReduceKind};
 pub use quant::{LstmAttrs, LstmDirection, QConvAttrs, QMatMulAttrs, Requant, RequantMode};
 
@@ -363,6 +365,17 @@ pub enum Op {
     },
     /// Padding; see [`PadAttrs`]. One input, any dtype.
     Pad(PadAttrs),
+    /// ONNX `GatherElements` (opset 13): inputs `data` and `indices` (`i64`/`i32`, same rank;
+    /// negative values count from the end; other dims at most `data`'s); output shape of
+    /// `indices`: `out[i] = data[i with i[axis] replaced by indices[i]]`.
+    GatherElements {
+        /// Normalized axis.
+        axis: usize,
+    },
+    /// Top `k` along an axis; see [`TopKAttrs`]. Outputs values and `i64` indices.
+    TopK(TopKAttrs),
+    /// Cumulative sum along an axis; see [`CumSumAttrs`]. One numeric input.
+    CumSum(CumSumAttrs),
 
     // ---- quantization (see `op/quant.rs` and DESIGN.md "Numerics") ----
     /// ONNX `QuantizeLinear` (opsets 10, 13, 19, 21) with constant scale and zero point
@@ -598,6 +611,9 @@ impl Op {
             Op::Reduce { kind, .. } => kind.name(),
             Op::LogSoftmax { .. } => "LogSoftmax",
             Op::Pad(_) => "Pad",
+            Op::GatherElements { .. } => "GatherElements",
+            Op::TopK(_) => "TopK",
+            Op::CumSum(_) => "CumSum",
             Op::QuantizeLinear { .. } => "QuantizeLinear",
             Op::DequantizeLinear => "DequantizeLinear",
             Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",

@@ -16,6 +16,7 @@
 //! `Nearest` mode. Per-axis parameters follow their axis (a `Transpose` moves it, a `Slice`
 //! or `Concat` along it slices or concatenates the parameters).
 
+mod index;
 mod math;
 mod movement;
 mod nn;
@@ -27,7 +28,7 @@ use crate::{DType, IrError, Op, TensorType, UnaryOp};
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 31;
 
 /// Output types of `op` applied to inputs of types `inputs`, one entry per output (three for
-/// `DynamicQuantizeLinear` and the LSTMs, one for every other op).
+/// `DynamicQuantizeLinear` and the LSTMs, two for `TopK`, one for every other op).
 ///
 /// Errors: [`IrError::Invalid`] whose message starts with the op name and says what is wrong
 /// (input count, rank, dtype, shapes that do not broadcast, attribute out of range), e.g.
@@ -38,6 +39,7 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
     let multi = match op {
         Op::DynamicQuantizeLinear => Some(quant::dynamic_quantize_linear(op, inputs)?),
         Op::Lstm(a) | Op::DynamicQuantizeLstm(a) => Some(quant::lstm(op, a, inputs)?),
+        Op::TopK(a) => Some(index::top_k(op, a, inputs)?),
         _ => None,
     };
     if let Some(tys) = multi {
@@ -87,6 +89,8 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
         Op::Reduce { kind, axes, keepdims } => math::reduce(op, *kind, axes, *keepdims, inputs)?,
         Op::LogSoftmax { axis } => math::log_softmax(op, *axis, inputs)?,
         Op::Pad(a) => math::pad(op, a, inputs)?,
+        Op::GatherElements { axis } => index::gather_elements(op, *axis, inputs)?,
+        Op::CumSum(a) => index::cum_sum(op, a, inputs)?,
         Op::QuantizeLinear { dtype, params } => quant::quantize_linear(op, *dtype, params, inputs)?,
         Op::DequantizeLinear => quant::dequantize_linear(op, inputs)?,
         Op::MatMulInteger => quant::matmul_integer(op, inputs)?,
@@ -111,7 +115,7 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
         Op::QLinearConcat { axis, out_scale, out_zero_point } => {
             quant::qlinear_concat(op, *axis, *out_scale, *out_zero_point, inputs)?
         }
-        Op::DynamicQuantizeLinear | Op::Lstm(_) | Op::DynamicQuantizeLstm(_) => {
+        Op::DynamicQuantizeLinear | Op::Lstm(_) | Op::DynamicQuantizeLstm(_) | Op::TopK(_) => {
             return Err(fail(op, "internal: multi-output op"))
         }
     };

@@ -33,6 +33,7 @@
 
 mod lex;
 mod ops;
+mod ops_index;
 mod ops_math;
 mod ops_quant;
 mod parse;

@@ -9,6 +9,7 @@
 pub(crate) mod batchnorm;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
+pub(crate) mod index;
 pub(crate) mod lstm;
 pub(crate) mod math;
 pub(crate) mod matmul;

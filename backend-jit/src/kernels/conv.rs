@@ -23,8 +23,8 @@ use int8xc_ir::ConvAttrs;
 use super::gemm::{emit_columns, load_off, store_off, ATile, BBlock, BiasTile, CTile, Epilogue};
 use super::{conv_dw, i64_of, require_f32, KernelCx, KernelInfo};
 use crate::pack::{pack_a_tiles, MatrixView, MR};
-use crate::ukernels::call::{emit_sgemm_call, Operand, SgemmCall};
-use crate::ukernels::UkernelImports;
+use crate::ukernels::call::{emit_call, emit_sgemm_call, Operand, SgemmCall};
+use crate::ukernels::{ConvArgs, UkernelImports};
 use crate::JitError;
 
 /// Bytes of one im2col block in scratch (aim: L2-resident).
@@ -146,7 +146,96 @@ pub(crate) fn lower_conv(cx: &mut KernelCx, a: &ConvAttrs) -> Result<KernelInfo,
         pack_a_tiles(&view, mr, &mut packed);
     }
     cx.pack_input(1, packed);
+    let pointwise = geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && geo.pt == 0 && geo.pl == 0;
+    if let Some(uk) =
+        uk.as_ref().filter(|u| u.conv_func.is_some() && !(pointwise && geo.oh == geo.h && geo.ow == geo.w))
+    {
+        return Ok(emit_conv_ukernel(cx, &geo, uk));
+    }
     Ok(emit_conv_gemm(cx, &geo, uk.as_ref()))
+}
+
+/// Output pixels per work item of the convolution ukernel (8 panels).
+const UK_PIXELS: usize = 8 * ConvArgs::PANEL;
+
+/// The im2col strategy on the convolution ukernel (im2col fused into its B-panel packing,
+/// see [`ConvArgs`]): work item `item = (n · group + g) · n_blocks + block` is one call over
+/// [`UK_PIXELS`] output pixels of every output channel of group `g` of image `n`.
+fn emit_conv_ukernel(cx: &mut KernelCx, geo: &ConvGeom, uk: &UkernelImports) -> KernelInfo {
+    let ConvGeom { n, h, w, m, g, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, .. } = *geo;
+    let (cg, mg) = (geo.cg(), geo.mg());
+    let (k, ohw) = (cg * kh * kw, oh * ow);
+    let Some(func) = uk.conv_func else { return KernelInfo::default() };
+    if n == 0 || m == 0 || ohw == 0 {
+        return KernelInfo::default();
+    }
+    let n_blocks = ohw.div_ceil(UK_PIXELS);
+    let a_group_bytes = i64_of(mg.div_ceil(uk.sgemm.mr) * uk.sgemm.mr * k * 4);
+    let has_bias = cx.node.inputs.len() == 3;
+    let (x, wp, out, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
+    let bias_ptr = if has_bias { Some(cx.input(2)) } else { None };
+    cx.for_items(|cx, item| {
+        let nb_n = cx.iconst(i64_of(n_blocks));
+        let blk = cx.b.ins().urem(item, nb_n);
+        let ng = cx.b.ins().udiv(item, nb_n);
+        let g_n = cx.iconst(i64_of(g));
+        let gi = cx.b.ins().urem(ng, g_n);
+        // (n · C + g · Cg) input planes, (n · M + g · Mg) output planes: both are `ng` times
+        // the per-group counts.
+        let xg = {
+            let off = cx.b.ins().imul_imm_s(ng, i64_of(cg * h * w * 4));
+            cx.b.ins().iadd(x, off)
+        };
+        let yg = {
+            let off = cx.b.ins().imul_imm_s(ng, i64_of(mg * ohw * 4));
+            cx.b.ins().iadd(out, off)
+        };
+        let wg = {
+            let off = cx.b.ins().imul_imm_s(gi, a_group_bytes);
+            cx.b.ins().iadd(wp, off)
+        };
+        let bias = match bias_ptr {
+            Some(bp) => {
+                let off = cx.b.ins().imul_imm_s(gi, i64_of(mg * 4));
+                Operand::Val(cx.b.ins().iadd(bp, off))
+            }
+            None => Operand::Imm(0),
+        };
+        let p0 = cx.b.ins().imul_imm_s(blk, i64_of(UK_PIXELS));
+        let p1 = {
+            let e = cx.b.ins().iadd_imm_s(p0, i64_of(UK_PIXELS));
+            let total = cx.iconst(i64_of(ohw));
+            cx.b.ins().smin(e, total)
+        };
+        let imm = |v: usize| Operand::Imm(i64_of(v));
+        // Field order of `ConvArgs`.
+        let fields = [
+            Operand::Val(xg),
+            Operand::Val(wg),
+            bias,
+            Operand::Val(yg),
+            Operand::Val(scratch),
+            imm(cg),
+            imm(h),
+            imm(w),
+            imm(kh),
+            imm(kw),
+            imm(sh),
+            imm(sw),
+            imm(dh),
+            imm(dw),
+            imm(pt),
+            imm(pl),
+            imm(oh),
+            imm(ow),
+            imm(mg),
+            Operand::Val(p0),
+            Operand::Val(p1),
+        ];
+        debug_assert_eq!(fields.len(), ConvArgs::FIELDS);
+        emit_call(cx, uk, func, &fields);
+    });
+    KernelInfo { work_items: n * g * n_blocks, scratch_bytes: k * ConvArgs::PANEL * 4 }
 }
 
 /// Output channels per ukernel call (in ukernel row tiles): a block of packed weights

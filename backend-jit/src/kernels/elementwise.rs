@@ -14,7 +14,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use int8xc_ir::{BinaryOp, DType, UnaryOp};
 
-use super::{i64_of, math, KernelCx, KernelInfo};
+use super::{i64_of, math, pow_mod, KernelCx, KernelInfo};
 use crate::JitError;
 
 /// Most elements one work item processes (a multiple of 4).
@@ -175,17 +175,30 @@ fn cl_type(cx: &KernelCx, dt: DType) -> Result<Type, JitError> {
 
 /// `Binary(op)`: `out = a op b` with numpy broadcasting (ONNX `Add`/`Sub`/`Mul`/`Div`, opset
 /// 14). f32 is vectorized; i64 and i32 are scalar, integer division truncates toward zero, and
-/// a zero divisor yields 0 (instead of trapping); `MIN / -1` wraps.
+/// a zero divisor yields 0 (instead of trapping); `MIN / -1` wraps. `Pow` and `Mod` (also on
+/// i16/i8/u8) are computed as documented in [`pow_mod`]; `Max`/`Min` also take i16/i8/u8.
 pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=2, 1)?;
-    if matches!(op, BinaryOp::Pow | BinaryOp::Mod { .. }) {
-        return Err(JitError::unsupported(cx.node, format!("no JIT kernel for {}", cx.node.op.name())));
-    }
     let (ta, tb, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
     if ta.dtype != to.dtype || tb.dtype != to.dtype {
         return Err(JitError::invalid(cx.node, format!("dtypes {} {} -> {}", ta.dtype, tb.dtype, to.dtype)));
     }
-    let elem = cl_type(cx, to.dtype)?;
+    let pow_mod = matches!(op, BinaryOp::Pow | BinaryOp::Mod { .. });
+    // Pow/Mod/Max/Min on i16/i8/u8: loaded narrow, computed in i32 (see pow_mod).
+    let widens = pow_mod || matches!(op, BinaryOp::Max | BinaryOp::Min);
+    let narrow = match to.dtype {
+        DType::I16 if widens => Some((types::I16, true)),
+        DType::I8 if widens => Some((types::I8, true)),
+        DType::U8 if widens => Some((types::I8, false)),
+        _ => None,
+    };
+    let elem = match narrow {
+        Some((t, _)) => t,
+        None => cl_type(cx, to.dtype)?,
+    };
+    if pow_mod && elem == types::F32 && !cx.target.has_round() {
+        return Err(JitError::unsupported(cx.node, "f32 Pow/Mod need vector rounding (SSE4.1)"));
+    }
     let sa = broadcast_strides(&ta.shape, &to.shape);
     let sb = broadcast_strides(&tb.shape, &to.shape);
     let (Some(sa), Some(sb)) = (sa, sb) else {
@@ -198,6 +211,28 @@ pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo
     let out = cx.output(0);
     let f = move |cx: &mut KernelCx, v: &[Value], ty: Type| -> Value {
         let (a, b) = (v[0], v[1]);
+        if let Some((nty, signed)) = narrow {
+            let widen = |cx: &mut KernelCx, v| {
+                if signed {
+                    cx.b.ins().sextend(types::I32, v)
+                } else {
+                    cx.b.ins().uextend(types::I32, v)
+                }
+            };
+            let (wa, wb) = (widen(cx, a), widen(cx, b));
+            let r = match op {
+                BinaryOp::Max => cx.b.ins().smax(wa, wb),
+                BinaryOp::Min => cx.b.ins().smin(wa, wb),
+                _ => pow_mod::int_value(cx, op, wa, wb, types::I32),
+            };
+            return cx.b.ins().ireduce(nty, r);
+        }
+        if pow_mod {
+            if pow_mod::is_f32(ty) {
+                return pow_mod::float_value(cx, op, a, b, ty);
+            }
+            return pow_mod::int_value(cx, op, a, b, ty);
+        }
         if ty.lane_type() == types::F32 {
             return match op {
                 BinaryOp::Add => cx.b.ins().fadd(a, b),

@@ -77,8 +77,11 @@ pub(crate) fn load_int(cx: &mut KernelCx, ty: Type, signed: bool, addr: Value) -
 pub(crate) fn load_bytes_x16(cx: &mut KernelCx, addr: Value, signed: bool) -> [Value; 4] {
     let v = cx.load(types::I8X16, addr, 0);
     let b = &mut cx.b;
-    let (lo, hi) =
-        if signed { (b.ins().swiden_low(v), b.ins().swiden_high(v)) } else { (b.ins().uwiden_low(v), b.ins().uwiden_high(v)) };
+    let (lo, hi) = if signed {
+        (b.ins().swiden_low(v), b.ins().swiden_high(v))
+    } else {
+        (b.ins().uwiden_low(v), b.ins().uwiden_high(v))
+    };
     // i16 lanes are exact; widen them signed.
     [b.ins().swiden_low(lo), b.ins().swiden_high(lo), b.ins().swiden_low(hi), b.ins().swiden_high(hi)]
 }
@@ -224,7 +227,7 @@ fn for_run_chunks(
 /// `src` into the integer output `dst` (`oty`: `I8` or `I16`), with `scale` (f32 scalar)
 /// and the bounds of `rs_s` / `rs_v` (scalar / vector).
 #[allow(clippy::too_many_arguments)]
-fn emit_quantize_run(
+pub(crate) fn emit_quantize_run(
     cx: &mut KernelCx,
     (src, dst): (Value, Value),
     (oty, signed): (Type, bool),
@@ -403,20 +406,87 @@ pub(crate) fn lower_dequantize_linear(cx: &mut KernelCx) -> Result<KernelInfo, J
     Ok(KernelInfo { scratch_bytes: table.len(), ..info })
 }
 
-/// `DynamicQuantizeLinear` (ONNX opset 11): f32 `x` → `y` `u8`, `y_scale` `f32[]`,
-/// `y_zero_point` `u8[]`, exactly the formulas on [`int8xc_ir::Op::DynamicQuantizeLinear`]
-/// (the interpreter's `dynamic_params` then `quantize_f32`):
+/// Emits ONNX Runtime's dynamic `u8` quantization parameters of the `numel` f32 values at
+/// `src` (the interpreter's `dynamic_params`); returns `(scale f32, zero point i32)`:
 ///
 /// ```text
 /// lo = min(0, min x), hi = max(0, max x)     (compare-and-select; NaN never replaces)
 /// scale = hi == lo ? 1 : (hi - lo) / 255
 /// zp = rne(clamp(0 - lo / scale, 0, 255))    (NaN → 0)
-/// y = quantize_f32(x, scale, zp, (0, 255))
 /// ```
 ///
-/// The min/max pass runs over 4 lanes then folds them; a set's minimum and maximum do not
-/// depend on the order (a `-0.0` never replaces the initial `+0.0`). Work item: the whole
-/// tensor (one item; both passes need the global range).
+/// The range pass runs over 4 lanes then folds them; a set's minimum and maximum do not
+/// depend on the order (a `-0.0` never replaces the initial `+0.0`).
+pub(crate) fn emit_dynamic_params(cx: &mut KernelCx, src: Value, numel: i64) -> (Value, Value) {
+    let zero_v = cx.fconst(types::F32X4, 0.0);
+    let (lo_var, hi_var) = (cx.b.declare_var(types::F32X4), cx.b.declare_var(types::F32X4));
+    cx.b.def_var(lo_var, zero_v);
+    cx.b.def_var(hi_var, zero_v);
+    let vend = numel & !3;
+    cx.for_static(0, vend, 4, |cx, k| {
+        let a = cx.elem_addr(src, k, 4);
+        let v = cx.load(types::F32X4, a, 0);
+        let (lo, hi) = (cx.b.use_var(lo_var), cx.b.use_var(hi_var));
+        let lo = select_lt(cx, v, lo, v, lo);
+        let hi = select_lt(cx, hi, v, v, hi);
+        cx.b.def_var(lo_var, lo);
+        cx.b.def_var(hi_var, hi);
+    });
+    let (lo_s, hi_s) = (cx.b.declare_var(types::F32), cx.b.declare_var(types::F32));
+    let zero = cx.b.ins().f32const(0.0);
+    cx.b.def_var(lo_s, zero);
+    cx.b.def_var(hi_s, zero);
+    let (lv, hv) = (cx.b.use_var(lo_var), cx.b.use_var(hi_var));
+    let fold = |cx: &mut KernelCx, v_lo: Value, v_hi: Value| {
+        let (lo, hi) = (cx.b.use_var(lo_s), cx.b.use_var(hi_s));
+        let lo = select_lt(cx, v_lo, lo, v_lo, lo);
+        let hi = select_lt(cx, hi, v_hi, v_hi, hi);
+        cx.b.def_var(lo_s, lo);
+        cx.b.def_var(hi_s, hi);
+    };
+    for l in 0..4u8 {
+        let (a, b) = (cx.b.ins().extractlane(lv, l), cx.b.ins().extractlane(hv, l));
+        fold(cx, a, b);
+    }
+    cx.for_static(vend, numel, 1, |cx, k| {
+        let a = cx.elem_addr(src, k, 4);
+        let v = cx.load(types::F32, a, 0);
+        fold(cx, v, v);
+    });
+    let (lo, hi) = (cx.b.use_var(lo_s), cx.b.use_var(hi_s));
+    let b = &mut cx.b;
+    let eq = b.ins().fcmp(FloatCC::Equal, hi, lo);
+    let d = b.ins().fsub(hi, lo);
+    let c255 = b.ins().f32const(255.0);
+    let d = b.ins().fdiv(d, c255);
+    let one = b.ins().f32const(1.0);
+    let scale = b.ins().select(eq, one, d);
+    let r = b.ins().fdiv(lo, scale);
+    let initial = b.ins().fsub(zero, r);
+    let zp_rs = RoundSat::constant(cx, types::F32, 0, (0, 255));
+    let zp = zp_rs.apply(cx, initial);
+    (scale, zp)
+}
+
+/// The scalar and vector [`RoundSat`] of a `u8` quantization with the run-time zero point
+/// `zp` (`i32`, in `0..=255`).
+pub(crate) fn dynamic_round_sat(cx: &mut KernelCx, zp: Value) -> (RoundSat, RoundSat) {
+    let b = &mut cx.b;
+    let neg_zp = b.ins().ineg(zp);
+    let lo_z = b.ins().fcvt_from_sint(types::F32, neg_zp);
+    let c255 = b.ins().iconst(types::I32, 255);
+    let hi_i = b.ins().isub(c255, zp);
+    let hi_z = b.ins().fcvt_from_sint(types::F32, hi_i);
+    let magic_bits = b.ins().iconst(types::I32, i64::from(MAGIC_BITS));
+    let off = b.ins().isub(magic_bits, zp);
+    (RoundSat::new(cx, types::F32, lo_z, hi_z, off), RoundSat::new(cx, types::F32X4, lo_z, hi_z, off))
+}
+
+/// `DynamicQuantizeLinear` (ONNX opset 11): f32 `x` → `y` `u8`, `y_scale` `f32[]`,
+/// `y_zero_point` `u8[]`, exactly the formulas on [`int8xc_ir::Op::DynamicQuantizeLinear`]
+/// (the interpreter's `dynamic_params` then `quantize_f32`): parameters as
+/// [`emit_dynamic_params`], then `y = quantize_f32(x, scale, zp, (0, 255))`. Work item: the
+/// whole tensor (one item; both passes need the global range).
 pub(crate) fn lower_dynamic_quantize_linear(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
     cx.expect_arity(1..=1, 3)?;
     let (tx, ty, ts, tz) = (cx.in_ty(0)?, cx.out_ty(0)?, cx.out_ty(1)?, cx.out_ty(2)?);
@@ -433,68 +503,10 @@ pub(crate) fn lower_dynamic_quantize_linear(cx: &mut KernelCx) -> Result<KernelI
     let numel = i64_of(tx.numel());
     let (src, dst, out_s, out_z) = (cx.input(0), cx.output(0), cx.output(1), cx.output(2));
     cx.for_items(|cx, _| {
-        // Pass 1: the range.
-        let zero_v = cx.fconst(types::F32X4, 0.0);
-        let (lo_var, hi_var) = (cx.b.declare_var(types::F32X4), cx.b.declare_var(types::F32X4));
-        cx.b.def_var(lo_var, zero_v);
-        cx.b.def_var(hi_var, zero_v);
-        let vend = numel & !3;
-        cx.for_static(0, vend, 4, |cx, k| {
-            let a = cx.elem_addr(src, k, 4);
-            let v = cx.load(types::F32X4, a, 0);
-            let (lo, hi) = (cx.b.use_var(lo_var), cx.b.use_var(hi_var));
-            let lo = select_lt(cx, v, lo, v, lo);
-            let hi = select_lt(cx, hi, v, v, hi);
-            cx.b.def_var(lo_var, lo);
-            cx.b.def_var(hi_var, hi);
-        });
-        let (lo_s, hi_s) = (cx.b.declare_var(types::F32), cx.b.declare_var(types::F32));
-        let zero = cx.b.ins().f32const(0.0);
-        cx.b.def_var(lo_s, zero);
-        cx.b.def_var(hi_s, zero);
-        let (lv, hv) = (cx.b.use_var(lo_var), cx.b.use_var(hi_var));
-        let mut fold = |cx: &mut KernelCx, v_lo: Value, v_hi: Value| {
-            let (lo, hi) = (cx.b.use_var(lo_s), cx.b.use_var(hi_s));
-            let lo = select_lt(cx, v_lo, lo, v_lo, lo);
-            let hi = select_lt(cx, hi, v_hi, v_hi, hi);
-            cx.b.def_var(lo_s, lo);
-            cx.b.def_var(hi_s, hi);
-        };
-        for l in 0..4u8 {
-            let (a, b) = (cx.b.ins().extractlane(lv, l), cx.b.ins().extractlane(hv, l));
-            fold(cx, a, b);
-        }
-        cx.for_static(vend, numel, 1, |cx, k| {
-            let a = cx.elem_addr(src, k, 4);
-            let v = cx.load(types::F32, a, 0);
-            fold(cx, v, v);
-        });
-        let (lo, hi) = (cx.b.use_var(lo_s), cx.b.use_var(hi_s));
-        // Scale and zero point.
-        let b = &mut cx.b;
-        let eq = b.ins().fcmp(FloatCC::Equal, hi, lo);
-        let d = b.ins().fsub(hi, lo);
-        let c255 = b.ins().f32const(255.0);
-        let d = b.ins().fdiv(d, c255);
-        let one = b.ins().f32const(1.0);
-        let scale = b.ins().select(eq, one, d);
-        let r = b.ins().fdiv(lo, scale);
-        let initial = b.ins().fsub(zero, r);
-        let zp_rs = RoundSat::constant(cx, types::F32, 0, (0, 255));
-        let zp = zp_rs.apply(cx, initial);
+        let (scale, zp) = emit_dynamic_params(cx, src, numel);
         cx.store(scale, out_s, 0);
         store_int(cx, zp, types::I8, out_z);
-        // Pass 2: quantize with the run-time parameters.
-        let b = &mut cx.b;
-        let neg_zp = b.ins().ineg(zp);
-        let lo_z = b.ins().fcvt_from_sint(types::F32, neg_zp);
-        let c255 = b.ins().iconst(types::I32, 255);
-        let hi_i = b.ins().isub(c255, zp);
-        let hi_z = b.ins().fcvt_from_sint(types::F32, hi_i);
-        let magic_bits = b.ins().iconst(types::I32, i64::from(MAGIC_BITS));
-        let off = b.ins().isub(magic_bits, zp);
-        let rs_s = RoundSat::new(cx, types::F32, lo_z, hi_z, off);
-        let rs_v = RoundSat::new(cx, types::F32X4, lo_z, hi_z, off);
+        let (rs_s, rs_v) = dynamic_round_sat(cx, zp);
         let (base, len) = (cx.iconst(0), cx.iconst(numel));
         emit_quantize_run(cx, (src, dst), (types::I8, false), base, len, scale, rs_s, rs_v);
     });

@@ -3,6 +3,7 @@
 //! its address passed to the imported function.
 
 use cranelift_codegen::ir::{self, InstBuilder, StackSlotData, StackSlotKind, Value};
+use cranelift_module::FuncId;
 
 use super::{SgemmArgs, UkernelImports};
 use crate::kernels::KernelCx;
@@ -36,9 +37,6 @@ pub(crate) struct SgemmCall {
 
 /// Emits `uk(&args)` at the builder's position.
 pub(crate) fn emit_sgemm_call(cx: &mut KernelCx, uk: &UkernelImports, call: &SgemmCall) {
-    let ptr_ty = cx.ptr_ty();
-    let size = (SgemmArgs::FIELDS * 8) as u32;
-    let slot = cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
     let (bias, bias_rs, bias_cs) = match call.bias {
         Some((p, rs, cs)) => (Operand::Val(p), rs, cs),
         None => (Operand::Imm(0), 0, 0),
@@ -62,6 +60,15 @@ pub(crate) fn emit_sgemm_call(cx: &mut KernelCx, uk: &UkernelImports, call: &Sge
         Operand::Imm(flags),
     ];
     debug_assert_eq!(fields.len(), SgemmArgs::FIELDS);
+    emit_call(cx, uk, uk.sgemm_func, &fields);
+}
+
+/// Emits a call of the ukernel `func` (signature `fn(args: ptr)`) with an argument block
+/// of 8-byte `fields`, built in a stack slot of the generated function.
+pub(crate) fn emit_call(cx: &mut KernelCx, uk: &UkernelImports, func: FuncId, fields: &[Operand]) {
+    let ptr_ty = cx.ptr_ty();
+    let size = (fields.len() * 8) as u32;
+    let slot = cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
     for (i, f) in fields.iter().enumerate() {
         let v = match *f {
             Operand::Imm(x) => cx.iconst(x),
@@ -72,10 +79,10 @@ pub(crate) fn emit_sgemm_call(cx: &mut KernelCx, uk: &UkernelImports, call: &Sge
     let addr = cx.b.ins().stack_addr(ptr_ty, slot, 0);
     // As `cranelift_module::Module::declare_func_in_func` does for an imported function
     // (namespace 0 = functions, index = the `FuncId`; imports are not colocated).
-    let func = &mut *cx.b.func;
-    let signature = func.import_signature(uk.sgemm_sig.clone());
-    let name = func.declare_imported_user_function(ir::UserExternalName { namespace: 0, index: uk.sgemm_func.as_u32() });
-    let fref = func.import_function(ir::ExtFuncData {
+    let f = &mut *cx.b.func;
+    let signature = f.import_signature(uk.sig.clone());
+    let name = f.declare_imported_user_function(ir::UserExternalName { namespace: 0, index: func.as_u32() });
+    let fref = f.import_function(ir::ExtFuncData {
         name: ir::ExternalName::user(name),
         signature,
         colocated: false,

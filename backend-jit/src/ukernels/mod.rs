@@ -34,6 +34,8 @@ use crate::JitError;
 
 pub(crate) mod call;
 #[cfg(target_arch = "x86_64")]
+mod conv_avx512;
+#[cfg(target_arch = "x86_64")]
 mod sgemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod sgemm_avx512;
@@ -151,6 +153,85 @@ impl SgemmArgs {
     pub const A_PACKED: i64 = 1;
     /// Number of 8-byte fields.
     pub const FIELDS: usize = 14;
+}
+
+/// The argument block of the f32 convolution ukernel (AVX-512 only; `repr(C)`, 8-byte
+/// fields): one group of one image, output pixels `[p0, p1)` (flat `oh·ow` index).
+///
+/// `y[i, p] = bias[i] + Σ_{c,ki,kj} W(i, (c·kh + ki)·kw + kj) · x[c, oh·sh - pt + ki·dh,
+/// ow·sw - pl + kj·dw]` (zero outside the `h × w` plane) for `i < m`, `p = oh·ow_ + ow` in
+/// `[p0, p1)`, with
+/// - `x`: the group's first input channel, `c` planes of `h × w`;
+/// - `w_packed`: the group's weights `m × K` (`K = c·kh·kw`) packed in 8-row tiles
+///   (`[⌈m/8⌉][K][8]`, [`crate::pack::pack_a_tiles`]);
+/// - `bias`: `m` floats or null; `y`: the group's first output channel, `m` planes of
+///   `oh × ow`;
+/// - `scratch`: `K · 32` writable floats, private to the call (the im2col panel).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ConvArgs {
+    /// Input planes of the group.
+    pub x: *const f32,
+    /// Packed weights of the group.
+    pub w_packed: *const f32,
+    /// Bias of the group or null.
+    pub bias: *const f32,
+    /// Output planes of the group.
+    pub y: *mut f32,
+    /// Panel buffer.
+    pub scratch: *mut f32,
+    /// Input channels per group.
+    pub c: i64,
+    /// Input height.
+    pub h: i64,
+    /// Input width.
+    pub w: i64,
+    /// Kernel height.
+    pub kh: i64,
+    /// Kernel width.
+    pub kw: i64,
+    /// Vertical stride.
+    pub sh: i64,
+    /// Horizontal stride.
+    pub sw: i64,
+    /// Vertical dilation.
+    pub dh: i64,
+    /// Horizontal dilation.
+    pub dw: i64,
+    /// Top padding.
+    pub pt: i64,
+    /// Left padding.
+    pub pl: i64,
+    /// Output height.
+    pub oh: i64,
+    /// Output width.
+    pub ow: i64,
+    /// Output channels of the group.
+    pub m: i64,
+    /// First output pixel.
+    pub p0: i64,
+    /// One past the last output pixel.
+    pub p1: i64,
+}
+
+impl ConvArgs {
+    /// Number of 8-byte fields.
+    pub const FIELDS: usize = 21;
+    /// Output pixels per panel (the scratch holds `K ·` this many floats).
+    pub const PANEL: usize = 32;
+    /// The symbol generated code imports.
+    pub const SYMBOL: &'static str = "int8xc_conv_f32_avx512";
+}
+
+/// The AVX-512 convolution entry point ([`ConvArgs::SYMBOL`]).
+///
+/// # Safety
+/// Only for generated code: the CPU supports AVX-512F and `args` points to a valid
+/// [`ConvArgs`] whose pointers cover every element its contract names.
+#[cfg(target_arch = "x86_64")]
+unsafe extern "C" fn int8xc_conv_f32_avx512(args: *const ConvArgs) {
+    // SAFETY: forwarded contract.
+    unsafe { conv_avx512::conv(&*args) }
 }
 
 /// The AVX-512 entry point (symbol [`SgemmUkernel::symbol`]).
@@ -285,8 +366,10 @@ pub(crate) struct UkernelImports {
     pub sgemm: SgemmUkernel,
     /// Its imported function in the module.
     pub sgemm_func: FuncId,
-    /// Its signature (`fn(args: ptr)`).
-    pub sgemm_sig: Signature,
+    /// The signature of every ukernel entry point (`fn(args: ptr)`).
+    pub sig: Signature,
+    /// The convolution kernel ([`ConvArgs`]; AVX-512 only).
+    pub conv_func: Option<FuncId>,
 }
 
 /// Registers the symbols of `isa`'s kernels with the JIT builder (before the module exists).
@@ -294,6 +377,9 @@ pub(crate) struct UkernelImports {
 pub(crate) fn register_symbols(builder: &mut JITBuilder, isa: UkernelIsa) {
     let uk = SgemmUkernel::of(isa);
     builder.symbol(uk.symbol, uk.entry() as *const u8);
+    if isa == UkernelIsa::Avx512 {
+        builder.symbol(ConvArgs::SYMBOL, int8xc_conv_f32_avx512 as *const u8);
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -304,10 +390,15 @@ pub(crate) fn declare_imports(module: &mut JITModule, isa: UkernelIsa) -> Result
     let sgemm = SgemmUkernel::of(isa);
     let mut sig = Signature::new(module.isa().default_call_conv());
     sig.params.push(AbiParam::new(types::I64));
-    let sgemm_func = module
-        .declare_function(sgemm.symbol, Linkage::Import, &sig)
-        .map_err(|e| JitError::Codegen { node: "<ukernels>".into(), message: e.to_string() })?;
-    Ok(UkernelImports { sgemm, sgemm_func, sgemm_sig: sig })
+    let err =
+        |e: cranelift_module::ModuleError| JitError::Codegen { node: "<ukernels>".into(), message: e.to_string() };
+    let sgemm_func = module.declare_function(sgemm.symbol, Linkage::Import, &sig).map_err(err)?;
+    let conv_func = if isa == UkernelIsa::Avx512 && cfg!(target_arch = "x86_64") {
+        Some(module.declare_function(ConvArgs::SYMBOL, Linkage::Import, &sig).map_err(err)?)
+    } else {
+        None
+    };
+    Ok(UkernelImports { sgemm, sgemm_func, sig, conv_func })
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -343,7 +434,8 @@ mod tests {
                 let bias: Vec<f32> = (0..m).map(|i| i as f32 * 0.5).collect();
                 let mut packed = Vec::new();
                 pack_a_tiles(&MatrixView { data: &a, rows: m, cols: k, rs: k, cs: 1, offset: 0 }, uk.mr, &mut packed);
-                let ap: Vec<f32> = packed.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                let ap: Vec<f32> =
+                    packed.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
                 let mut c = vec![f32::NAN; m * n + 3];
                 sgemm(isa, (m, n, k), &ap, &b, Some(&bias), &mut c).unwrap();
                 let want = reference(m, n, k, &a, &b, &bias);

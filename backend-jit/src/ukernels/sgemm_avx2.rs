@@ -63,7 +63,13 @@ unsafe fn tile<const ROWS: usize, const NV: usize, const PACKED: bool, const FUL
         }
         for (r, row) in acc.iter_mut().enumerate() {
             // SAFETY: A(r, p) is readable by the contract.
-            let x = unsafe { if PACKED { *ap.add(r) } else { *ap.add(r * lda) } };
+            let x = unsafe {
+                if PACKED {
+                    *ap.add(r)
+                } else {
+                    *ap.add(r * lda)
+                }
+            };
             let av = _mm256_set1_ps(x);
             for v in 0..NV {
                 row[v] = _mm256_fmadd_ps(av, bv[v], row[v]);

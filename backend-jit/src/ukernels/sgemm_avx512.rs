@@ -70,7 +70,13 @@ unsafe fn tile<const ROWS: usize, const NV: usize, const PACKED: bool>(
         }
         for (r, row) in acc.iter_mut().enumerate() {
             // SAFETY: A(r, p) is readable by the contract.
-            let x = unsafe { if PACKED { *ap.add(r) } else { *ap.add(r * lda) } };
+            let x = unsafe {
+                if PACKED {
+                    *ap.add(r)
+                } else {
+                    *ap.add(r * lda)
+                }
+            };
             let av = _mm512_set1_ps(x);
             for v in 0..NV {
                 row[v] = _mm512_fmadd_ps(av, bv[v], row[v]);
@@ -107,7 +113,7 @@ unsafe fn tile<const ROWS: usize, const NV: usize, const PACKED: bool>(
 /// As for [`tile`] with `ROWS = rows`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_dispatch<const PACKED: bool>(
+pub(crate) unsafe fn tile_dispatch<const PACKED: bool>(
     rows: usize,
     cols: usize,
     a: *const f32,

@@ -36,8 +36,13 @@ pub(super) fn unary(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError>
 
 /// `Clip`: before opset 11 the bounds are the `min`/`max` attributes; from opset 11 they are
 /// optional inputs 1 and 2, which must be constant scalars. Absent bounds are ±infinity.
+/// When `min > max` every element becomes `max` (ONNX `Clip`, opset 13), imported as
+/// `min = max`. Integer inputs (opset 12+) become `Max` then `Min` with the scalar bounds.
 pub(super) fn clip(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let x = cx.input(n, 0)?;
+    if !cx.ty(x).dtype.is_float() {
+        return clip_int(cx, n, x);
+    }
     let (min, max) = if n.opset < 11 {
         (n.float("min", f32::NEG_INFINITY)?, n.float("max", f32::INFINITY)?)
     } else {
@@ -55,5 +60,36 @@ pub(super) fn clip(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> 
     if min.is_nan() || max.is_nan() {
         return Err(n.err("clip bounds must not be NaN"));
     }
+    let min = min.min(max);
     Ok(vec![cx.emit(n, "", Op::Unary(UnaryOp::Clip { min, max }), vec![x])?])
+}
+
+/// Integer `Clip` (ONNX opset 12+): `min(max(x, lo), hi)` with each present bound a constant
+/// scalar of `x`'s dtype; with `lo > hi` every element becomes `hi`, as the spec says.
+fn clip_int(cx: &mut Ctx, n: &NodeIn, x: ValueId) -> Result<Vec<ValueId>, OnnxError> {
+    let dtype = cx.ty(x).dtype;
+    let mut bounds = Vec::with_capacity(2);
+    for (i, what) in [(1, "min"), (2, "max")] {
+        let Some(t) = cx.const_input(n, i, what)? else {
+            bounds.push(None);
+            continue;
+        };
+        if t.numel() != 1 || t.dtype() != dtype {
+            return Err(n.err(format!("input {i} ('{what}') must be a {dtype} scalar, got {:?}", t.shape())));
+        }
+        let t = t.reshaped(Vec::<usize>::new()).map_err(|e| n.err(e.to_string()))?;
+        bounds.push(Some(t));
+    }
+    let (lo, hi) = (bounds[0].take(), bounds[1].take());
+    let mut y = x;
+    if let Some(lo) = lo {
+        let c = cx.constant(n, "min", lo);
+        let suffix = if hi.is_some() { "max" } else { "" };
+        y = cx.emit(n, suffix, Op::Binary(BinaryOp::Max), vec![y, c])?;
+    }
+    if let Some(hi) = hi {
+        let c = cx.constant(n, "max", hi);
+        y = cx.emit(n, "", Op::Binary(BinaryOp::Min), vec![y, c])?;
+    }
+    Ok(vec![y])
 }

@@ -10,6 +10,7 @@
 mod attrs;
 mod conv;
 mod elementwise;
+mod index;
 mod lstm;
 mod math;
 mod nn;
@@ -19,6 +20,7 @@ mod quant;
 mod reduce;
 mod resize;
 mod shape_ops;
+mod trilu;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -34,6 +36,11 @@ use crate::{OnnxError, OnnxModel, UnsupportedOp};
 
 /// Lowest and highest default-domain opset the importer accepts.
 pub const OPSET_RANGE: (i64, i64) = (7, 28);
+
+/// Ops whose only ONNX definition dates from opset 1 (`Not`): a model below
+/// [`OPSET_RANGE`] is accepted when it uses nothing else. Conservative on purpose: most
+/// opset-1 ops changed semantics before opset 7 (broadcasting, `consumed_inputs`).
+pub const OPSET1_STABLE_OPS: &[&str] = &["Not"];
 
 /// The default-domain ops the importer translates.
 pub const SUPPORTED_OPS: &[&str] = &[
@@ -63,6 +70,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "ConvTranspose",
     "Cos",
     "Cosh",
+    "CumSum",
     "DepthToSpace",
     "DequantizeLinear",
     "Div",
@@ -76,6 +84,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Flatten",
     "Floor",
     "Gather",
+    "GatherElements",
     "Gelu",
     "Gemm",
     "GlobalAveragePool",
@@ -150,7 +159,9 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Tanh",
     "ThresholdedRelu",
     "Tile",
+    "TopK",
     "Transpose",
+    "Trilu",
     "Unsqueeze",
     "Upsample",
     "Where",
@@ -219,7 +230,9 @@ pub(crate) fn import_graph(
     if opset == 0 {
         return Err(OnnxError::Opset("the model imports no default-domain (ai.onnx) opset".into()));
     }
-    if opset < OPSET_RANGE.0 || opset > OPSET_RANGE.1 {
+    let early_ok = opset >= 1
+        && graph.node.iter().all(|n| is_default_domain(&n.domain) && OPSET1_STABLE_OPS.contains(&n.op_type.as_str()));
+    if (opset < OPSET_RANGE.0 && !early_ok) || opset > OPSET_RANGE.1 {
         return Err(OnnxError::Opset(format!(
             "default-domain opset {opset} is outside the supported range {}–{}",
             OPSET_RANGE.0, OPSET_RANGE.1
@@ -476,6 +489,8 @@ fn import_node(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
         op if math::OPS.contains(&op) => math::import(cx, n),
         op if reduce::OPS.contains(&op) => reduce::import(cx, n),
         op if pad::OPS.contains(&op) => pad::import(cx, n),
+        op if index::OPS.contains(&op) => index::import(cx, n),
+        "Trilu" => trilu::trilu(cx, n),
         _ => shape_ops::import(cx, n),
     }
 }

@@ -52,8 +52,10 @@ pub(super) fn read_params(
 ) -> Result<(DType, QuantParams), OnnxError> {
     let scale_name = n.input_name(si).unwrap_or("").to_string();
     let scale = cx.const_input(n, si, "scale")?.ok_or_else(|| n.err(format!("missing required input {si} (scale)")))?;
-    let Some(scales) = scale.as_f32().map(<[f32]>::to_vec) else {
-        return Err(n.err(format!("input {si} (scale '{scale_name}') must be float32, got {}", scale.dtype())));
+    // f16 scales (ONNX opset 19+) widen to f32 exactly.
+    let scales = match scale.dtype() {
+        DType::F32 | DType::F16 => scale.to_f32_vec(),
+        other => return Err(n.err(format!("input {si} (scale '{scale_name}') must be float32, got {other}"))),
     };
     if let Some(bad) = scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
         return Err(n.err(format!("input {si} (scale '{scale_name}') holds {bad:?}; scales must be finite and > 0")));
@@ -222,6 +224,11 @@ pub(super) fn quantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, 
 pub(super) fn dequantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let x = cx.input(n, 0)?;
     let (xdtype, shape) = (cx.ty(x).dtype, cx.ty(x).shape.clone());
+    // The output has the scale's dtype; the IR's DequantizeLinear outputs f32.
+    let scale = cx.input(n, 1)?;
+    if cx.ty(scale).dtype != DType::F32 {
+        return Err(n.err(format!("input 1 (scale) must be float32, got {}", cx.ty(scale).dtype)));
+    }
     let (dtype, params) = read_params(cx, n, (1, 2), &shape, qdq_granularity(n)?, xdtype)?;
     if let Some(xq) = bind_params(cx, n, x, "input x", dtype, &params)? {
         return cx.emit_node(n, Op::DequantizeLinear, vec![xq]);

@@ -39,6 +39,9 @@ pub(super) fn print_attrs(op: &Op) -> Vec<(&'static str, String)> {
     if let Some(v) = super::ops_math::print_math_attrs(op) {
         return v;
     }
+    if let Some(v) = super::ops_index::print_index_attrs(op) {
+        return v;
+    }
     match op {
         Op::Conv(a) => vec![
             ("kernel", ints(&a.kernel)),
@@ -332,7 +335,10 @@ pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
             Some(op) => op,
             None => match super::ops_quant::build_quant_op(other, &mut a)? {
                 Some(op) => op,
-                None => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+                None => match super::ops_index::build_index_op(other, &mut a)? {
+                    Some(op) => op,
+                    None => return Err(parse_error(a.line, a.column, format!("unknown op '{other}'"))),
+                },
             },
         },
     };
