@@ -47,8 +47,10 @@ impl Model {
         self.onnx.opset()
     }
 
-    /// Resolves a concrete shape for every input: `given` shapes first (checked against fixed
-    /// dims), then fixed dims, with unbound symbolic dims set to `default_symbolic`.
+    /// Resolves concrete shapes for the importer: every `given` shape (checked against the
+    /// fixed dims), and for inputs with symbolic dims that were not given, their dims with
+    /// the symbolic ones set to `default_symbolic`. Inputs whose dims are all fixed and that
+    /// were not given are left out (the importer binds them).
     ///
     /// Errors: [`Error::UnknownInput`] for a name that is not an input, and
     /// [`Error::ShapeBinding`] when a given shape contradicts the model.
@@ -82,6 +84,9 @@ impl Model {
                     }
                     shape.clone()
                 }
+                // Fully fixed inputs are left to the importer, which checks their dims
+                // (and words errors as the model's, not as a given shape).
+                None if input.dims.iter().all(|d| matches!(d, Dim::Fixed(_))) => continue,
                 None => input
                     .dims
                     .iter()

@@ -353,6 +353,23 @@ fn a_million_relu_chain_imports_or_errors_quickly() {
 }
 
 #[test]
+fn more_nodes_than_the_limit_are_refused_before_import() {
+    let nodes = int8xc_ir::MAX_NODES + 1;
+    let mut graph = Msg::new();
+    for i in 0..nodes {
+        let input = if i == 0 { "x".to_string() } else { format!("v{}", i - 1) };
+        let output = if i + 1 == nodes { "y".to_string() } else { format!("v{i}") };
+        graph = graph.msg(1, &node("Relu", "", &[&input], &[&output]));
+    }
+    let graph = graph.str(2, "chain").msg(11, &value_info("x", FLOAT, &[Ok(4)])).msg(12, &value_info("y", FLOAT, &[]));
+    let model = Model::from_bytes(&model(&graph), None).expect("decodes");
+    let start = Instant::now();
+    let err = Compiler::new().backend(Backend::Interp).compile(&model).err().expect("refused").to_string();
+    assert!(err.contains("at most 1000000"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5), "refusal took {:?}", start.elapsed());
+}
+
+#[test]
 fn graph_input_of_exactly_2_pow_31_elements_compiles_for_the_interpreter_without_allocating() {
     // 2^31 f32 elements (8 GiB) is at the limit, so the model is valid; compiling must not
     // allocate the tensors (running it needs an 8 GiB input from the caller).

@@ -3,10 +3,11 @@
 mod common;
 
 use common::*;
+use int8xc_interp::Interpreter;
 use int8xc_ir::{
-    BinaryOp, CompareOp, DType, Data, Graph, LogicalOp, MathFn, Op, ReduceKind, TensorData, TensorType, UnaryOp,
+    BinaryOp, CompareOp, DType, Data, Graph, LogicalOp, MathFn, Op, PadAttrs, PadMode, ReduceKind, TensorData,
+    TensorType, UnaryOp,
 };
-use int8xc_jit::{compile, JitOptions};
 
 fn one_op(op: Op, inputs: &[TensorType]) -> Graph {
     let mut g = Graph::new("one");
@@ -74,13 +75,39 @@ fn log_handles_special_values() {
 }
 
 #[test]
-fn trig_functions_are_unsupported_with_a_clear_error() {
-    let g = one_op(Op::Unary(UnaryOp::Math(MathFn::Sin)), &[f32_ty(&[4])]);
-    let e = match compile(&g, &JitOptions::default()) {
-        Ok(_) => panic!("Sin has no kernel"),
-        Err(e) => e.to_string(),
-    };
-    assert!(e.contains("Sin") && e.contains("not supported"), "{e}");
+fn trig_functions_match_interpreter() {
+    // (function, input scale, input offset, allowed relative error)
+    let fns = [
+        (MathFn::Sin, 20.0, 0.0, 2e-5),
+        (MathFn::Cos, 20.0, 0.0, 2e-5),
+        (MathFn::Tan, 1.5, 0.0, 2e-5),
+        (MathFn::Asin, 1.0, 0.0, 2e-5),
+        (MathFn::Acos, 1.0, 0.0, 2e-5),
+        (MathFn::Atan, 10.0, 0.0, 2e-5),
+        (MathFn::Sinh, 5.0, 0.0, 2e-5),
+        (MathFn::Cosh, 5.0, 0.0, 2e-5),
+        (MathFn::Asinh, 10.0, 0.0, 2e-5),
+        (MathFn::Acosh, 5.0, 6.0, 2e-5),
+        (MathFn::Atanh, 0.99, 0.0, 2e-5),
+    ];
+    let mut rng = TestRng::new(11);
+    for (f, scale, offset, tol) in fns {
+        for shape in [vec![1usize], vec![2, 67]] {
+            let g = one_op(Op::Unary(UnaryOp::Math(f)), &[f32_ty(&shape)]);
+            let x = rng.tensor_scaled(&shape, scale);
+            let x =
+                TensorData::from_f32(shape.clone(), x.as_f32().unwrap().iter().map(|v| v + offset).collect()).unwrap();
+            let e = diff(&g, &[x]);
+            assert!(e <= tol, "{f:?} {shape:?}: max error {e}");
+        }
+    }
+    // tiny arguments take the series branches
+    for f in [MathFn::Sinh, MathFn::Asinh, MathFn::Atanh, MathFn::Sin, MathFn::Atan] {
+        let v = vec![1e-6, -3e-4, 0.02, -0.03, 0.0];
+        let g = one_op(Op::Unary(UnaryOp::Math(f)), &[f32_ty(&[v.len()])]);
+        let e = diff(&g, &[TensorData::from_f32([v.len()], v).unwrap()]);
+        assert!(e <= 2e-5, "{f:?} small: max error {e}");
+    }
 }
 
 #[test]
@@ -153,4 +180,70 @@ fn log_softmax_matches_interpreter() {
         let e = diff(&g, &[rng.tensor_scaled(&[3, 4, 5], 20.0)]);
         assert!(e <= TOL, "axis {axis}: max error {e}");
     }
+}
+
+#[test]
+fn pow_and_mod_match_interpreter_on_floats() {
+    let mut rng = TestRng::new(21);
+    let base = rng.tensor_scaled(&[4, 9], 4.0);
+    // integer and fractional exponents, including negative bases with integer exponents
+    let exps: Vec<f32> = (0..9).map(|i| [2.0, 3.0, -1.0, 0.5, 0.0, -2.0, 1.5, 4.0, -3.0][i]).collect();
+    let g = one_op(Op::Binary(BinaryOp::Pow), &[f32_ty(&[4, 9]), f32_ty(&[9])]);
+    let e = diff(&g, &[base.clone(), TensorData::from_f32([9], exps).unwrap()]);
+    assert!(e <= 1e-4, "Pow: max error {e}");
+    let special = vec![0.0, 0.0, 1.0, f32::NAN, -2.0, 0.0];
+    let special_exp = vec![2.0, -1.0, f32::NAN, 0.0, 0.5, 0.0];
+    let g = one_op(Op::Binary(BinaryOp::Pow), &[f32_ty(&[6]), f32_ty(&[6])]);
+    let x = [TensorData::from_f32([6], special).unwrap(), TensorData::from_f32([6], special_exp).unwrap()];
+    assert!(diff(&g, &x) <= TOL);
+    for fmod in [false, true] {
+        let g = one_op(Op::Binary(BinaryOp::Mod { fmod }), &[f32_ty(&[4, 9]), f32_ty(&[9])]);
+        let divisors = rng.tensor_scaled(&[9], 3.0);
+        assert!(diff(&g, &[base.clone(), divisors]) <= TOL, "Mod fmod={fmod}");
+        let a = vec![5.0, -5.0, 3.0, f32::INFINITY, -0.0, 7.5];
+        let b = vec![f32::INFINITY, f32::NEG_INFINITY, 0.0, 2.0, 3.0, -2.0];
+        let g = one_op(Op::Binary(BinaryOp::Mod { fmod }), &[f32_ty(&[6]), f32_ty(&[6])]);
+        let x = [TensorData::from_f32([6], a).unwrap(), TensorData::from_f32([6], b).unwrap()];
+        assert!(diff(&g, &x) <= TOL, "Mod fmod={fmod} special values");
+    }
+}
+
+#[test]
+fn pow_mod_max_min_match_interpreter_on_integers() {
+    let a: Vec<i64> = vec![3, -3, 7, -7, 0, 1, -1, 2, 5, -128, 127, 100];
+    let b: Vec<i64> = vec![2, 3, -2, 2, 5, -4, -3, 7, 0, -1, 3, -7];
+    for dtype in [DType::I64, DType::I32, DType::I16, DType::I8, DType::U8] {
+        let data = |v: &[i64]| {
+            let t = TensorData::from_i64([v.len()], v.to_vec()).unwrap();
+            Interpreter.eval_op(&Op::Cast { to: dtype }, &[&t], &[]).unwrap().remove(0)
+        };
+        let t = TensorType::new(dtype, [a.len()]);
+        for op in [BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod { fmod: false }, BinaryOp::Mod { fmod: true }] {
+            // the interpreter rejects a zero divisor; the JIT writes 0 there
+            let b: Vec<i64> = b.iter().map(|&v| if v == 0 { 1 } else { v }).collect();
+            let g = one_op(Op::Binary(op), &[t.clone(), t.clone()]);
+            diff(&g, &[data(&a), data(&b)]);
+        }
+        // Pow: exponents 0..=9 and negative ones; 0^-n is a division by zero
+        let pa: Vec<i64> = vec![3, -3, 7, 2, 1, -1, -1, 5, 0, 4];
+        let pb: Vec<i64> = vec![0, 3, 2, 9, -4, -3, -2, -1, 4, 1];
+        let t = TensorType::new(dtype, [pa.len()]);
+        let g = one_op(Op::Binary(BinaryOp::Pow), &[t.clone(), t]);
+        diff(&g, &[data(&pa), data(&pb)]);
+    }
+}
+
+#[test]
+fn pad_matches_interpreter_in_every_mode() {
+    let mut rng = TestRng::new(5);
+    let x = rng.tensor(&[2, 3, 4]);
+    for mode in [PadMode::Constant, PadMode::Reflect, PadMode::Edge, PadMode::Wrap] {
+        let op = Op::Pad(PadAttrs { mode, begin: vec![1, 2, 0], end: vec![0, 1, 3], value: 1.5 });
+        let g = one_op(op, &[f32_ty(&[2, 3, 4])]);
+        assert_eq!(diff(&g, std::slice::from_ref(&x)), 0.0, "{mode:?}");
+    }
+    let xi = TensorData::from_i64([2, 2], vec![1, 2, 3, 4]).unwrap();
+    let op = Op::Pad(PadAttrs { mode: PadMode::Constant, begin: vec![1, 1], end: vec![1, 0], value: -7.0 });
+    let g = one_op(op, &[TensorType::new(DType::I64, [2, 2])]);
+    diff(&g, &[xi]);
 }

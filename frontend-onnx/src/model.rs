@@ -130,9 +130,20 @@ impl OnnxModel {
     /// Errors: [`OnnxError::InputShape`] for unbound/contradicting shapes or unsupported input
     /// dtypes, [`OnnxError::Opset`] for opsets outside 7–28, [`OnnxError::UnsupportedOps`]
     /// listing every unsupported node, [`OnnxError::Graph`] for cycles and undefined values,
-    /// [`OnnxError::Node`] / [`OnnxError::Tensor`] naming the failing node or tensor.
+    /// [`OnnxError::Node`] / [`OnnxError::Tensor`] naming the failing node or tensor, and
+    /// [`OnnxError::Graph`] for graphs of more than [`int8xc_ir::MAX_NODES`] nodes (checked
+    /// before anything is imported).
     pub fn import(&self, input_shapes: &HashMap<String, Vec<usize>>, eval: &dyn ConstEval) -> Result<Graph, OnnxError> {
         let graph = self.graph().ok_or_else(|| OnnxError::NotOnnx("the model has no graph".into()))?;
+        // Checked before any node is imported: a huge graph would otherwise be built (and
+        // folded) in full before the verifier rejects it.
+        if graph.node.len() > int8xc_ir::MAX_NODES {
+            return Err(OnnxError::Graph(format!(
+                "the graph has {} nodes; int8xc accepts at most {}",
+                graph.node.len(),
+                int8xc_ir::MAX_NODES
+            )));
+        }
         let mut bound = Vec::new();
         for info in self.inputs() {
             let shape = bind_shape(&info, input_shapes.get(&info.name))?;
@@ -233,6 +244,9 @@ fn bind_shape(info: &InputInfo, given: Option<&Vec<usize>>) -> Result<Vec<usize>
                 )))
             }
         });
+    }
+    if shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64)).is_none_or(|n| n > crate::decode::MAX_ELEMENTS) {
+        return Err(err(format!("shape {shape:?} ({}) has more than 2^31 elements", format_dims(&info.dims))));
     }
     Ok(shape)
 }

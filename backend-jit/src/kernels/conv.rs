@@ -251,7 +251,7 @@ fn im2col_ld(cols: usize, ukernel: bool) -> usize {
         return cols.next_multiple_of(8);
     }
     let ld = cols.next_multiple_of(16);
-    if (ld / 16) % 2 == 0 {
+    if (ld / 16).is_multiple_of(2) {
         ld + 16
     } else {
         ld

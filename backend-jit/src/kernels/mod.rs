@@ -76,6 +76,7 @@ mod reduce_kind;
 mod resize;
 mod select;
 mod softmax;
+mod trig;
 mod unary_math;
 
 use cranelift_codegen::ir::condcodes::IntCC;

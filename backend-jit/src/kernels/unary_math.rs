@@ -11,7 +11,7 @@
 //!   Eigen's `generic_fast_erf_float` (a few ULP).
 //! - Composite activations follow the interpreter's formulas (`ops/math.rs`), e.g.
 //!   `softplus(x) = max(x, 0) + ln(1 + exp(-|x|))`.
-//! - The trigonometric and hyperbolic functions have no kernel ([`supported`] is false).
+//! - The trigonometric and hyperbolic functions are in [`trig`](super::trig).
 
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
@@ -26,17 +26,7 @@ use crate::target::TargetFeatures;
 pub(crate) fn supported(target: &TargetFeatures, f: MathFn) -> bool {
     match f {
         MathFn::Floor | MathFn::Ceil | MathFn::Round => target.has_round(),
-        MathFn::Sin
-        | MathFn::Cos
-        | MathFn::Tan
-        | MathFn::Asin
-        | MathFn::Acos
-        | MathFn::Atan
-        | MathFn::Sinh
-        | MathFn::Cosh
-        | MathFn::Asinh
-        | MathFn::Acosh
-        | MathFn::Atanh => false,
+        f if super::trig::is_trig(f) => target.has_round(),
         _ => true,
     }
 }
@@ -172,8 +162,7 @@ fn select_cmp(cx: &mut KernelCx, cc: FloatCC, x: Value, c: f32, a: Value, b: Val
     select_f(cx, m, a, b)
 }
 
-/// `f(x)` for `x` of type `F32` or `F32X4`. Only called when [`supported`] holds; returns `x`
-/// for the functions without a kernel.
+/// `f(x)` for `x` of type `F32` or `F32X4`. Only called when [`supported`] holds.
 pub(crate) fn math_value(cx: &mut KernelCx, f: MathFn, x: Value, ty: Type) -> Value {
     debug_assert!(ty.lane_type() == types::F32);
     match f {
@@ -278,6 +267,6 @@ pub(crate) fn math_value(cx: &mut KernelCx, f: MathFn, x: Value, ty: Type) -> Va
         | MathFn::Cosh
         | MathFn::Asinh
         | MathFn::Acosh
-        | MathFn::Atanh => x,
+        | MathFn::Atanh => super::trig::trig_value(cx, f, x, ty),
     }
 }

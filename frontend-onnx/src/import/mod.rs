@@ -9,6 +9,7 @@
 
 mod attrs;
 mod conv;
+mod einsum;
 mod elementwise;
 mod index;
 mod lstm;
@@ -76,6 +77,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Div",
     "Dropout",
     "DynamicQuantizeLinear",
+    "Einsum",
     "Elu",
     "Equal",
     "Erf",
@@ -491,6 +493,7 @@ fn import_node(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
         op if pad::OPS.contains(&op) => pad::import(cx, n),
         op if index::OPS.contains(&op) => index::import(cx, n),
         "Trilu" => trilu::trilu(cx, n),
+        "Einsum" => einsum::einsum(cx, n),
         _ => shape_ops::import(cx, n),
     }
 }
