@@ -55,16 +55,26 @@ def int8xc_bench(model_dir, backend, iterations):
     return json.loads(out)
 
 
+def integer_mac_share(model_dir):
+    """Share of MACs the compiled model runs in integer arithmetic (`int8xc compile --json`)."""
+    out = subprocess.run([str(BINARY), "compile", str(model_dir / "model.onnx"), "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    report = json.loads(out)
+    total = report["integer_macs"] + report["float_macs"]
+    return report["integer_macs"] / total if total else 0.0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--models", nargs="*", default=["digits_mlp", "digits_cnn", "resnet_mini", "mobilenet_mini"])
+    ap.add_argument("--models", nargs="*", default=["digits_mlp", "digits_cnn", "resnet_mini", "mobilenet_mini"],
+                    help="fixture folders under tests/fixtures (e.g. quant/resnet_mini_qop_u8)")
     ap.add_argument("--interp", action="store_true", help="also time the interpreter")
     args = ap.parse_args()
     if not BINARY.exists():
         raise SystemExit(f"{BINARY} not found: run `cargo build --release` first")
-    print(f"{'model':<16} {'ORT ms':>9} {'JIT ms':>9} {'JIT/ORT':>8} {'compile ms':>11} {'ORT session ms':>15}"
+    print(f"{'model':<34} {'ORT ms':>9} {'JIT ms':>9} {'JIT/ORT':>8} {'int MACs':>9} {'compile ms':>11} {'ORT session ms':>15}"
           + (f" {'interp ms':>10}" if args.interp else ""))
     for name in args.models:
         d = FIXTURES / name
@@ -79,7 +89,8 @@ def main():
             if args.interp:
                 interp_ms.append(int8xc_bench(d, "interp", max(3, args.iterations // 20))["median_ms"])
         o, j = statistics.median(ort_ms), statistics.median(jit_ms)
-        line = (f"{name:<16} {o:>9.3f} {j:>9.3f} {j / o:>8.2f} {statistics.median(compile_ms):>11.2f}"
+        line = (f"{name:<34} {o:>9.3f} {j:>9.3f} {j / o:>8.2f} {integer_mac_share(d):>8.0%}"
+                f" {statistics.median(compile_ms):>11.2f}"
                 f" {statistics.median(session_ms):>15.2f}")
         if args.interp:
             line += f" {statistics.median(interp_ms):>10.3f}"

@@ -377,8 +377,8 @@ fn graph_input_of_exactly_2_pow_31_elements_compiles_for_the_interpreter_without
     let model = Model::from_bytes(&bytes, None).expect("decodes");
     let compiled = Compiler::new().backend(Backend::Interp).compile(&model);
     assert!(compiled.is_ok(), "{:?}", compiled.err().map(|e| e.to_string()));
-    // FIXME: the JIT plans and zero-fills its arena at compile time with no size limit, so the
-    // same 200-byte model makes `Compiler::new().backend(Backend::Jit).compile` allocate 16 GiB
-    // (input and output, `int8xc_jit::exec` arena); it should return an error naming the
-    // arena size instead. Not compiled for the JIT here: the capped allocator would abort.
+    // The JIT allocates its arena at compile time; 16 GiB (input and output) is above its
+    // limit, so it refuses with an error naming the size instead of allocating.
+    let err = Compiler::new().backend(Backend::Jit).compile(&model).err().expect("refused").to_string();
+    assert!(err.contains("arena needs 17179869184 bytes"), "{err}");
 }

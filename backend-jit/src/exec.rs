@@ -125,6 +125,9 @@ impl std::fmt::Debug for JitModel {
 }
 
 pub(crate) fn compile_jit(graph: &Graph, options: &JitOptions) -> Result<JitModel, JitError> {
+    // Refuse oversized models before generating any code (the arena is allocated up front).
+    let planned = int8xc_runtime::MemoryPlan::new(graph, int8xc_runtime::PlanOptions::default()).arena_bytes();
+    check_arena_size(planned, options)?;
     let cfg = IsaConfig { opt_level: options.opt_level, pic: false, verify: options.verify };
     let isa = host_isa(cfg)?;
     let ukernel_isa = CpuFeatures::host().select(options.ukernels);
@@ -173,7 +176,12 @@ pub(crate) fn compile_jit(graph: &Graph, options: &JitOptions) -> Result<JitMode
         })
         .collect::<Result<Vec<_>, _>>()?;
     let arena_bytes = plan.arena_bytes();
-    let total = arena_bytes + compiled.scratch_bytes * threads;
+    let total = compiled
+        .scratch_bytes
+        .checked_mul(threads)
+        .and_then(|s| s.checked_add(arena_bytes))
+        .ok_or_else(|| JitError::Graph("arena size overflows usize".into()))?;
+    check_arena_size(total, options)?;
     let mut stats = compiled.stats;
     stats.arena_bytes = total;
     Ok(JitModel {
@@ -312,4 +320,15 @@ impl Executable for JitModel {
         }
         Ok(out)
     }
+}
+
+/// Errors with [`JitError::Graph`] when `bytes` exceeds [`JitOptions::max_arena_bytes`].
+fn check_arena_size(bytes: usize, options: &JitOptions) -> Result<(), JitError> {
+    if bytes > options.max_arena_bytes {
+        return Err(JitError::Graph(format!(
+            "the activation arena needs {bytes} bytes, above the limit of {} bytes (JitOptions::max_arena_bytes)",
+            options.max_arena_bytes
+        )));
+    }
+    Ok(())
 }

@@ -66,7 +66,15 @@ pub struct JitOptions {
     /// [`Microkernels::Best`]: AVX-512 or AVX2 when the host has them; see [`ukernels`]).
     /// [`emit_object`] ignores this and always emits pure Cranelift code.
     pub ukernels: Microkernels,
+    /// Largest activation arena (plus scratch) a compiled model may allocate, in bytes
+    /// (default [`DEFAULT_MAX_ARENA_BYTES`], 4 GiB). The arena is allocated once at compile
+    /// time, so a model whose intermediates need more is refused with [`JitError::Graph`]
+    /// instead of allocating.
+    pub max_arena_bytes: usize,
 }
+
+/// Default of [`JitOptions::max_arena_bytes`]: 4 GiB.
+pub const DEFAULT_MAX_ARENA_BYTES: usize = 4 << 30;
 
 impl Default for JitOptions {
     fn default() -> Self {
@@ -75,6 +83,7 @@ impl Default for JitOptions {
             opt_level: OptLevel::None,
             verify: cfg!(debug_assertions),
             ukernels: Microkernels::default(),
+            max_arena_bytes: DEFAULT_MAX_ARENA_BYTES,
         }
     }
 }

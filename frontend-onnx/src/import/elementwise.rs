@@ -41,6 +41,9 @@ pub(super) fn unary(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError>
 pub(super) fn clip(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let x = cx.input(n, 0)?;
     if !cx.ty(x).dtype.is_float() {
+        if n.opset < 12 {
+            return Err(n.err(format!("Clip on {} needs opset 12 (integer Clip)", cx.ty(x).dtype)));
+        }
         return clip_int(cx, n, x);
     }
     let (min, max) = if n.opset < 11 {
