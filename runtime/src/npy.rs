@@ -40,13 +40,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<TensorData, String> {
     let read_err = |e: std::io::Error| format!("data: {e}");
     let data = match descr {
         "<f4" => Data::F32(npy.into_vec::<f32>().map_err(read_err)?),
-        "<f2" => Data::F16(
-            npy.into_vec::<u16>()
-                .map_err(read_err)?
-                .into_iter()
-                .map(half::f16::from_bits)
-                .collect(),
-        ),
+        "<f2" => Data::F16(npy.into_vec::<u16>().map_err(read_err)?.into_iter().map(half::f16::from_bits).collect()),
         "<i8" => Data::I64(npy.into_vec::<i64>().map_err(read_err)?),
         "<i4" => Data::I32(npy.into_vec::<i32>().map_err(read_err)?),
         "<i2" => Data::I16(npy.into_vec::<i16>().map_err(read_err)?),
@@ -82,7 +76,8 @@ pub fn write(path: &Path, tensor: &TensorData) -> Result<(), RuntimeError> {
         Data::F16(v) => {
             use npyz::WriterBuilder;
             let dtype = npyz::DType::Plain("<f2".parse().map_err(|e| err(path, e))?);
-            let mut wr = npyz::WriteOptions::<u16>::new().dtype(dtype).shape(&shape).writer(w).begin_nd().map_err(io)?;
+            let mut wr =
+                npyz::WriteOptions::<u16>::new().dtype(dtype).shape(&shape).writer(w).begin_nd().map_err(io)?;
             wr.extend(v.iter().map(|x| x.to_bits())).map_err(io)?;
             wr.finish().map_err(io)
         }
