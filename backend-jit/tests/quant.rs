@@ -228,6 +228,26 @@ fn qconv_pointwise_3x3_strided_grouped_depthwise() {
     check_qconv([1, 4, 5, 5], 4, [3, 3], [1, 1], [2; 4], [1, 1], 2, signed, 65);
 }
 
+/// Rows of 16+ input columns: the vectorized paths (depthwise row copy, strided im2col,
+/// direct 1×1) with their edge chunks.
+#[test]
+fn qconv_wide_rows_depthwise_strided_pointwise() {
+    let pc = Case { per_channel: true, bias: true, ..BASE };
+    let zp_w = Case { zero_w: false, mode: Some(RequantMode::FixedPoint), clamp: true, ..pc };
+    let signed = Case { a_dt: DType::I8, out_dt: DType::I8, zero_w: false, ..pc };
+    for (i, c) in [pc, zp_w, signed].into_iter().enumerate() {
+        let s = 80 + 10 * i as u64;
+        check_qconv([1, 5, 19, 37], 5, [3, 3], [1, 1], [1; 4], [1, 1], 5, c, s);
+        check_qconv([2, 4, 21, 35], 4, [3, 3], [2, 2], [1, 0, 2, 1], [1, 1], 4, c, s + 1);
+        check_qconv([1, 3, 17, 33], 3, [5, 3], [2, 1], [2, 1, 2, 1], [1, 2], 3, c, s + 2);
+        check_qconv([1, 3, 34, 40], 6, [7, 7], [2, 2], [3; 4], [1, 1], 1, c, s + 3);
+        check_qconv([1, 3, 33, 35], 5, [3, 3], [2, 2], [1; 4], [1, 1], 1, c, s + 4);
+        check_qconv([1, 7, 12, 20], 9, [1, 1], [1, 1], [0; 4], [1, 1], 1, c, s + 5);
+        check_qconv([2, 6, 9, 11], 5, [1, 1], [1, 1], [0; 4], [1, 1], 1, c, s + 6);
+        check_qconv([1, 6, 17, 18], 4, [1, 1], [2, 2], [0; 4], [1, 1], 2, c, s + 7);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 

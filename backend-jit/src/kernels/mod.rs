@@ -64,6 +64,7 @@ mod pad;
 mod pool;
 mod pow_mod;
 mod qconv;
+mod qconv_dw;
 mod qgemm;
 mod qlinear;
 mod qmatmul;

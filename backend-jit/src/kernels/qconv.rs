@@ -22,7 +22,8 @@
 //! tables, each `[group][Mg4]` (`Mg4 = ceil(Mg/4)·4`): `rterm` (`i32`), `zw` (`i32`, when
 //! needed), parameters ([`super::qparams::param_table`]).
 //!
-//! Depthwise convolutions take the same path (one channel per group): correct, not fast.
+//! Depthwise convolutions (one channel per group) take the direct kernel of
+//! [`super::qconv_dw`].
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -34,7 +35,7 @@ use super::qgemm::{
     SignedSide, FIXED_ENTRY_BYTES,
 };
 use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
-use super::{i64_of, KernelCx, KernelInfo};
+use super::{i64_of, qconv_dw, KernelCx, KernelInfo};
 use crate::pack_i8::{pack_rows_k4, packed_rows_len, push_i32s, row_sums, IntMatrix, KG, QMR, QNR};
 use crate::JitError;
 
@@ -108,6 +109,22 @@ fn lower(
     };
     let (mg, k) = (geo.mg(), geo.cg() * geo.kh * geo.kw);
     let mg4 = mg.div_ceil(QMR) * QMR;
+    if qconv_dw::is_depthwise(geo) {
+        // One entry per channel (the tables hold `Mg4` entries per group).
+        let entry = params.len() / (geo.g * mg4).max(1);
+        let params = params.chunks(entry.max(1) * mg4).flat_map(|c| c[..entry].iter().copied()).collect();
+        let plan = qconv_dw::DwPlan {
+            w: &wdata,
+            zx,
+            zw: &zw,
+            bias: bias.as_deref(),
+            x_signed: tx.dtype == DType::I8,
+            out,
+            params,
+            entry,
+        };
+        return Ok(qconv_dw::lower(cx, geo, &plan));
+    }
     let zx = zx + x_delta;
     let zw: Vec<i64> = zw.iter().map(|&z| z + w_delta).collect();
     let need_csum = zw.iter().any(|&z| z != 0);
