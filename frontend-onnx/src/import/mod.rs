@@ -19,180 +19,27 @@ mod pad;
 mod qoperator;
 mod quant;
 mod reduce;
+mod registry;
 mod resize;
 mod shape_ops;
+mod topo;
 mod trilu;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use int8xc_ir::{infer_types, ConstEval, DType, Graph, Op, TensorData, TensorType, ValueDef, ValueId};
 
 pub(crate) use attrs::NodeIn;
+use registry::is_supported;
+pub(crate) use registry::MS_DOMAIN;
+pub use registry::{MS_SUPPORTED_OPS, OPSET1_STABLE_OPS, OPSET_RANGE, SUPPORTED_OPS};
+use topo::topo_order;
 
 use crate::decode::tensor_to_data;
 use crate::model::is_default_domain;
 use crate::proto::{GraphProto, TensorProto};
 use crate::{OnnxError, OnnxModel, UnsupportedOp};
-
-/// Lowest and highest default-domain opset the importer accepts.
-pub const OPSET_RANGE: (i64, i64) = (7, 28);
-
-/// Ops whose only ONNX definition dates from opset 1 (`Not`): a model below
-/// [`OPSET_RANGE`] is accepted when it uses nothing else. Conservative on purpose: most
-/// opset-1 ops changed semantics before opset 7 (broadcasting, `consumed_inputs`).
-pub const OPSET1_STABLE_OPS: &[&str] = &["Not"];
-
-/// The default-domain ops the importer translates.
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Abs",
-    "Acos",
-    "Acosh",
-    "Add",
-    "And",
-    "ArgMax",
-    "ArgMin",
-    "Asin",
-    "Asinh",
-    "Atan",
-    "Atanh",
-    "AveragePool",
-    "BatchNormalization",
-    "Cast",
-    "CastLike",
-    "Ceil",
-    "Celu",
-    "Clip",
-    "Concat",
-    "Constant",
-    "ConstantOfShape",
-    "Conv",
-    "ConvInteger",
-    "ConvTranspose",
-    "Cos",
-    "Cosh",
-    "CumSum",
-    "DepthToSpace",
-    "DequantizeLinear",
-    "Div",
-    "Dropout",
-    "DynamicQuantizeLinear",
-    "Einsum",
-    "Elu",
-    "Equal",
-    "Erf",
-    "Exp",
-    "Expand",
-    "Flatten",
-    "Floor",
-    "Gather",
-    "GatherElements",
-    "Gelu",
-    "Gemm",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "Greater",
-    "GreaterOrEqual",
-    "HardSigmoid",
-    "HardSwish",
-    "Identity",
-    "InstanceNormalization",
-    "LSTM",
-    "LayerNormalization",
-    "LeakyRelu",
-    "Less",
-    "LessOrEqual",
-    "Log",
-    "LogSoftmax",
-    "MatMul",
-    "MatMulInteger",
-    "Max",
-    "MaxPool",
-    "Mean",
-    "Min",
-    "Mish",
-    "Mod",
-    "Mul",
-    "Neg",
-    "Not",
-    "Or",
-    "PRelu",
-    "Pad",
-    "Pow",
-    "QLinearConv",
-    "QLinearMatMul",
-    "QuantizeLinear",
-    "Range",
-    "Reciprocal",
-    "ReduceL1",
-    "ReduceL2",
-    "ReduceLogSum",
-    "ReduceLogSumExp",
-    "ReduceMax",
-    "ReduceMean",
-    "ReduceMin",
-    "ReduceProd",
-    "ReduceSum",
-    "ReduceSumSquare",
-    "Relu",
-    "Reshape",
-    "Resize",
-    "Round",
-    "Selu",
-    "Shape",
-    "Shrink",
-    "Sigmoid",
-    "Sign",
-    "Sin",
-    "Sinh",
-    "Size",
-    "Slice",
-    "Softmax",
-    "Softplus",
-    "Softsign",
-    "SpaceToDepth",
-    "Split",
-    "Sqrt",
-    "Squeeze",
-    "Sub",
-    "Sum",
-    "Swish",
-    "Tan",
-    "Tanh",
-    "ThresholdedRelu",
-    "Tile",
-    "TopK",
-    "Transpose",
-    "Trilu",
-    "Unsqueeze",
-    "Upsample",
-    "Where",
-    "Xor",
-];
-
-/// The ONNX Runtime contrib ops (domain `com.microsoft`) the importer translates: the ones its
-/// quantization tool emits in QOperator form, and `DynamicQuantizeLSTM`.
-pub const MS_SUPPORTED_OPS: &[&str] = &[
-    "DynamicQuantizeLSTM",
-    "QGemm",
-    "QLinearAdd",
-    "QLinearAveragePool",
-    "QLinearConcat",
-    "QLinearGlobalAveragePool",
-    "QLinearLeakyRelu",
-    "QLinearMul",
-    "QLinearSigmoid",
-    "QLinearSoftmax",
-];
-
-/// The ONNX Runtime contrib-op domain.
-pub(crate) const MS_DOMAIN: &str = "com.microsoft";
-
-/// Whether the importer translates `op_type` of `domain`.
-fn is_supported(domain: &str, op_type: &str) -> bool {
-    (is_default_domain(domain) && SUPPORTED_OPS.contains(&op_type))
-        || (domain == MS_DOMAIN && MS_SUPPORTED_OPS.contains(&op_type))
-}
 
 /// Import state: the IR graph being built and the ONNX name → value map.
 pub(crate) struct Ctx<'a> {
@@ -375,89 +222,6 @@ fn name_outputs(g: &mut Graph, proto: &GraphProto) {
             }
         }
     }
-}
-
-/// Orders the nodes so every input is defined before use (stable: an already sorted graph
-/// keeps its order).
-///
-/// Errors: a value defined twice, an input no one defines, a cycle (naming its nodes).
-fn topo_order(graph: &GraphProto, names: &[String], defined: &HashSet<&str>) -> Result<Vec<usize>, OnnxError> {
-    let nodes = &graph.node;
-    let mut producer: HashMap<&str, usize> = HashMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        for out in n.output.iter().filter(|o| !o.is_empty()) {
-            if defined.contains(out.as_str()) {
-                return Err(OnnxError::Graph(format!(
-                    "node '{}' ({}) redefines '{out}', which is a graph input or initializer",
-                    names[i], n.op_type
-                )));
-            }
-            if let Some(&j) = producer.get(out.as_str()) {
-                return Err(OnnxError::Graph(format!(
-                    "value '{out}' is defined twice: by node '{}' ({}) and node '{}' ({})",
-                    names[j], nodes[j].op_type, names[i], n.op_type
-                )));
-            }
-            producer.insert(out.as_str(), i);
-        }
-    }
-    let mut indegree = vec![0usize; nodes.len()];
-    let mut users: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (i, n) in nodes.iter().enumerate() {
-        for (k, input) in n.input.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-            match producer.get(input.as_str()) {
-                Some(&p) => {
-                    indegree[i] += 1;
-                    users[p].push(i);
-                }
-                None if defined.contains(input.as_str()) => {}
-                None => {
-                    return Err(OnnxError::Graph(format!(
-                        "node '{}' ({}) input {k} '{input}' is not defined by any node, initializer or graph input",
-                        names[i], n.op_type
-                    )))
-                }
-            }
-        }
-    }
-    let mut ready: BTreeSet<usize> = (0..nodes.len()).filter(|&i| indegree[i] == 0).collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(i) = ready.pop_first() {
-        order.push(i);
-        for &u in &users[i] {
-            indegree[u] -= 1;
-            if indegree[u] == 0 {
-                ready.insert(u);
-            }
-        }
-    }
-    if order.len() < nodes.len() {
-        // Peel off stuck nodes that merely depend on a cycle (no stuck users) until only
-        // the nodes on (or between) cycles remain.
-        let mut stuck: Vec<bool> = indegree.iter().map(|&d| d > 0).collect();
-        let downstream_before = stuck.iter().filter(|&&s| s).count();
-        loop {
-            let sinks: Vec<usize> =
-                (0..nodes.len()).filter(|&i| stuck[i] && !users[i].iter().any(|&u| stuck[u])).collect();
-            if sinks.is_empty() {
-                break;
-            }
-            for i in sinks {
-                stuck[i] = false;
-            }
-        }
-        let on_cycle: Vec<usize> = (0..nodes.len()).filter(|&i| stuck[i]).collect();
-        let listed: Vec<String> =
-            on_cycle.iter().take(10).map(|&i| format!("'{}' ({})", names[i], nodes[i].op_type)).collect();
-        let more = if on_cycle.len() > 10 { format!(" and {} more", on_cycle.len() - 10) } else { String::new() };
-        let downstream = downstream_before - on_cycle.len();
-        let after = if downstream > 0 { format!("; {downstream} more node(s) depend on it") } else { String::new() };
-        return Err(OnnxError::Graph(format!(
-            "the graph has a cycle through nodes {}{more} (each needs an output of another){after}",
-            listed.join(", ")
-        )));
-    }
-    Ok(order)
 }
 
 fn import_node(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
