@@ -48,6 +48,7 @@ pub mod fixed_point;
 mod graph;
 mod op;
 mod quant;
+pub mod resize;
 mod rewrite;
 mod shape;
 mod tensor;

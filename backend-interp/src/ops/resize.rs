@@ -32,88 +32,15 @@
 //! gave `sizes`; this keeps ties such as `align_corners` half-way points exact.
 
 use half::f16;
-use int8xc_ir::{CoordTransform, DType, Data, NearestMode, ResizeAttrs, ResizeMode, TensorData};
+use int8xc_ir::resize::{self, is_identity};
+use int8xc_ir::{DType, Data, ResizeAttrs, ResizeMode, TensorData};
 
 use super::{check_arity, check_output_size, map_indices, take, tensor, OpResult};
 use crate::error::OpErrorKind;
 
-/// The `f64` scale of `axis` (see the module docs).
+/// The `f64` scale of `axis` (see [`int8xc_ir::resize::axis_scale`]).
 fn axis_scale(a: &ResizeAttrs, axis: usize, in_len: usize) -> f64 {
-    let s = a.scales[axis];
-    let ratio = a.sizes[axis] as f64 / in_len as f64;
-    if in_len > 0 && ratio as f32 == s {
-        ratio
-    } else {
-        f64::from(s)
-    }
-}
-
-/// True when the axis is left unchanged (`math.isclose(scale, 1)` and equal sizes).
-fn is_identity(scale: f64, in_len: usize, out_len: usize) -> bool {
-    (scale - 1.0).abs() <= 1e-9 * scale.abs().max(1.0) && in_len == out_len
-}
-
-/// Source coordinate of output position `x` along one axis.
-fn source_coord(coord: CoordTransform, x: usize, scale: f64, in_len: usize, out_len: usize) -> f64 {
-    let x = x as f64;
-    let output_width = scale * in_len as f64;
-    match coord {
-        CoordTransform::HalfPixel => (x + 0.5) / scale - 0.5,
-        CoordTransform::PytorchHalfPixel if output_width == 1.0 => -0.5,
-        CoordTransform::PytorchHalfPixel => (x + 0.5) / scale - 0.5,
-        CoordTransform::AlignCorners if output_width == 1.0 => 0.0,
-        CoordTransform::AlignCorners => x * (in_len as f64 - 1.0) / (output_width - 1.0),
-        CoordTransform::Asymmetric => x / scale,
-        CoordTransform::HalfPixelSymmetric => {
-            let adjustment = out_len as f64 / output_width;
-            let offset = in_len as f64 / 2.0 * (1.0 - adjustment);
-            offset + (x + 0.5) / scale - 0.5
-        }
-    }
-}
-
-/// `i` clamped to `[0, len - 1]` (`len > 0`).
-fn clamp_index(i: f64, len: usize) -> usize {
-    if i <= 0.0 || i.is_nan() {
-        0
-    } else {
-        (i as usize).min(len - 1)
-    }
-}
-
-/// For each output position along one axis: the two clamped neighbours and their weights.
-fn linear_taps(a: &ResizeAttrs, scale: f64, in_len: usize, out_len: usize) -> Vec<(usize, usize, f64, f64)> {
-    (0..out_len)
-        .map(|x| {
-            let xo = source_coord(a.coord, x, scale, in_len, out_len);
-            let f = xo.floor();
-            if xo == f {
-                (clamp_index(f - 1.0, in_len), clamp_index(f, in_len), 0.0, 1.0)
-            } else {
-                let r = xo - f;
-                (clamp_index(f, in_len), clamp_index(f + 1.0, in_len), 1.0 - r, r)
-            }
-        })
-        .collect()
-}
-
-/// For each output position along one axis: the selected input index.
-fn nearest_taps(a: &ResizeAttrs, scale: f64, in_len: usize, out_len: usize) -> Vec<usize> {
-    (0..out_len)
-        .map(|x| {
-            let xo = source_coord(a.coord, x, scale, in_len, out_len);
-            let f = xo.floor();
-            let r = xo - f;
-            let up = xo != f
-                && match a.nearest {
-                    NearestMode::RoundPreferFloor => r > 0.5,
-                    NearestMode::RoundPreferCeil => r >= 0.5,
-                    NearestMode::Floor => false,
-                    NearestMode::Ceil => true,
-                };
-            clamp_index(if up { f + 1.0 } else { f }, in_len)
-        })
-        .collect()
+    resize::axis_scale(a.scales[axis], in_len, a.sizes[axis])
 }
 
 /// ONNX `Resize` to `a.sizes`; see the module docs for the exact arithmetic.
@@ -154,7 +81,7 @@ fn resize_nearest(x: &TensorData, a: &ResizeAttrs) -> OpResult<TensorData> {
             if is_identity(scale, shape[ax], a.sizes[ax]) {
                 (0..shape[ax]).collect()
             } else {
-                nearest_taps(a, scale, shape[ax], a.sizes[ax])
+                resize::nearest_taps(a.coord, a.nearest, scale, shape[ax], a.sizes[ax])
             }
         })
         .collect();
@@ -178,7 +105,7 @@ fn resize_linear(x: &TensorData, a: &ResizeAttrs) -> OpResult<TensorData> {
         if is_identity(scale, in_len, out_len) {
             continue;
         }
-        let taps = linear_taps(a, scale, in_len, out_len);
+        let taps = resize::linear_taps(a.coord, scale, in_len, out_len);
         let outer: usize = shape[..ax].iter().product();
         let inner: usize = shape[ax + 1..].iter().product();
         let mut next = Vec::with_capacity(outer * out_len * inner);
@@ -223,7 +150,7 @@ fn int_range(dtype: DType) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::ops::test_util::*;
-    use int8xc_ir::{Data, Op};
+    use int8xc_ir::{CoordTransform, Data, NearestMode, Op};
 
     // Expected values: the ONNX reference implementation (onnx 1.20 `ReferenceEvaluator`),
     // which ONNX Runtime 1.31 matches on every f32 case here. Cases built from `sizes` pass

@@ -7,7 +7,7 @@
 //! size), else [`JitError::Unsupported`].
 //!
 //! Source indices and weights depend only on static shapes, so they are computed at compile
-//! time with the interpreter's formulas ([`source_coord`], in `f64`) and packed as tables.
+//! time with the shared formulas ([`int8xc_ir::resize`], in `f64`) and packed as tables.
 //! Resize has no constant input to carry them, so the kernel writes the tables into its
 //! scratch buffer at the start of each call (16-byte constant-pool stores, about
 //! `24 * (oH + oW)` bytes) and then only gathers and blends:
@@ -23,55 +23,12 @@
 //! axes).
 
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
+use int8xc_ir::resize::{self, axis_scale, is_identity};
 use int8xc_ir::{CoordTransform, DType, NearestMode, ResizeAttrs, ResizeMode};
 
 use super::layout::copy_static;
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
-
-/// The `f64` scale of an axis: the exact ratio `out / in` when `scale` is that ratio rounded
-/// to `f32` (the interpreter's `axis_scale`).
-fn axis_scale(scale: f32, in_len: usize, out_len: usize) -> f64 {
-    let ratio = out_len as f64 / in_len as f64;
-    if in_len > 0 && ratio as f32 == scale {
-        ratio
-    } else {
-        f64::from(scale)
-    }
-}
-
-/// The interpreter's identity test: scale within 1e-9 of 1 and equal sizes.
-fn is_identity(scale: f64, in_len: usize, out_len: usize) -> bool {
-    (scale - 1.0).abs() <= 1e-9 * scale.abs().max(1.0) && in_len == out_len
-}
-
-/// Source coordinate of output position `x` (the interpreter's `source_coord`).
-fn source_coord(coord: CoordTransform, x: usize, scale: f64, in_len: usize, out_len: usize) -> f64 {
-    let x = x as f64;
-    let output_width = scale * in_len as f64;
-    match coord {
-        CoordTransform::HalfPixel => (x + 0.5) / scale - 0.5,
-        CoordTransform::PytorchHalfPixel if output_width == 1.0 => -0.5,
-        CoordTransform::PytorchHalfPixel => (x + 0.5) / scale - 0.5,
-        CoordTransform::AlignCorners if output_width == 1.0 => 0.0,
-        CoordTransform::AlignCorners => x * (in_len as f64 - 1.0) / (output_width - 1.0),
-        CoordTransform::Asymmetric => x / scale,
-        CoordTransform::HalfPixelSymmetric => {
-            let adjustment = out_len as f64 / output_width;
-            let offset = in_len as f64 / 2.0 * (1.0 - adjustment);
-            offset + (x + 0.5) / scale - 0.5
-        }
-    }
-}
-
-/// `i` clamped to `[0, len - 1]` (`len > 0`).
-fn clamp_index(i: f64, len: usize) -> usize {
-    if i <= 0.0 || i.is_nan() {
-        0
-    } else {
-        (i as usize).min(len - 1)
-    }
-}
 
 /// One axis: its lengths and how output positions map to input positions.
 #[derive(Clone, Copy)]
@@ -88,40 +45,15 @@ impl Axis {
         Axis { in_len, out_len, scale: (!is_identity(s, in_len, out_len)).then_some(s) }
     }
 
-    /// `(i0, i1, c0, c1)` per output position (linear taps, interpreter order).
+    /// `(i0, i1, c0, c1)` per output position ([`resize::linear_taps`]).
     fn linear(&self, coord: CoordTransform, scale: f64) -> Vec<(usize, usize, f64, f64)> {
-        (0..self.out_len)
-            .map(|x| {
-                let xo = source_coord(coord, x, scale, self.in_len, self.out_len);
-                let f = xo.floor();
-                if xo == f {
-                    (clamp_index(f - 1.0, self.in_len), clamp_index(f, self.in_len), 0.0, 1.0)
-                } else {
-                    let r = xo - f;
-                    (clamp_index(f, self.in_len), clamp_index(f + 1.0, self.in_len), 1.0 - r, r)
-                }
-            })
-            .collect()
+        resize::linear_taps(coord, scale, self.in_len, self.out_len)
     }
 
-    /// The selected input index per output position (nearest taps).
+    /// The selected input index per output position ([`resize::nearest_taps`]).
     fn nearest(&self, coord: CoordTransform, mode: NearestMode) -> Vec<usize> {
         let Some(scale) = self.scale else { return (0..self.out_len).collect() };
-        (0..self.out_len)
-            .map(|x| {
-                let xo = source_coord(coord, x, scale, self.in_len, self.out_len);
-                let f = xo.floor();
-                let r = xo - f;
-                let up = xo != f
-                    && match mode {
-                        NearestMode::RoundPreferFloor => r > 0.5,
-                        NearestMode::RoundPreferCeil => r >= 0.5,
-                        NearestMode::Floor => false,
-                        NearestMode::Ceil => true,
-                    };
-                clamp_index(if up { f + 1.0 } else { f }, self.in_len)
-            })
-            .collect()
+        resize::nearest_taps(coord, mode, scale, self.in_len, self.out_len)
     }
 }
 
