@@ -187,6 +187,33 @@ pub fn requantize_fixed_point(acc: i32, multiplier: i32, shift: i32, zero_point:
     v.clamp(lo as i64, hi as i64) as i32
 }
 
+/// Which operand of a broadcasting [`crate::Op::QLinearBinary`] ONNX Runtime hands to its
+/// kernel as a scalar (the broadcast loop in ONNX Runtime's
+/// `contrib_ops/cpu/quantization/qlinear_binary_op.cc`):
+/// `a` when it has one element or is broadcast along the innermost output axis longer than 1,
+/// else likewise `b`, else neither. Returns `(scalar_a, scalar_b)`. `QLinearAdd` folds the
+/// scalar operand into its constant term first, which changes rounding, so every backend
+/// must make the same choice.
+pub fn qlinear_scalar_operand(a: &[usize], b: &[usize], out: &[usize]) -> (bool, bool) {
+    let numel = |s: &[usize]| s.iter().product::<usize>();
+    if numel(a) == 1 {
+        return (true, false);
+    }
+    if numel(b) == 1 {
+        return (false, true);
+    }
+    let Some(d) = (0..out.len()).rev().find(|&d| out[d] > 1) else { return (false, false) };
+    let dim = |s: &[usize]| {
+        let off = out.len() - s.len();
+        if d < off {
+            1
+        } else {
+            s[d - off]
+        }
+    };
+    (dim(a) == 1, dim(a) != 1 && dim(b) == 1)
+}
+
 /// `(lo - zp, hi - zp)` saturated to `i32`.
 fn shift_range((lo, hi): (i32, i32), zp: i32) -> (i32, i32) {
     let s = |v: i32| (v as i64 - zp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32;

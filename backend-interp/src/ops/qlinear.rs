@@ -10,29 +10,6 @@ use super::quant::{ints, per_tensor, quantized, range};
 use super::{broadcast_index_map, broadcast_shapes, check_output_size, OpResult};
 use crate::error::OpErrorKind;
 
-/// Which operand ONNX Runtime's broadcast loop hands to the kernel as a scalar: `a` when it
-/// has one element or is broadcast along the innermost output axis longer than 1, else
-/// likewise `b`, else neither.
-fn scalar_operand(a: &[usize], b: &[usize], out: &[usize]) -> (bool, bool) {
-    let numel = |s: &[usize]| s.iter().product::<usize>();
-    if numel(a) == 1 {
-        return (true, false);
-    }
-    if numel(b) == 1 {
-        return (false, true);
-    }
-    let Some(d) = (0..out.len()).rev().find(|&d| out[d] > 1) else { return (false, false) };
-    let dim = |s: &[usize]| {
-        let off = out.len() - s.len();
-        if d < off {
-            1
-        } else {
-            s[d - off]
-        }
-    };
-    (dim(a) == 1, dim(a) != 1 && dim(b) == 1)
-}
-
 /// `QLinearAdd` / `QLinearMul` (see [`int8xc_ir::Op::QLinearBinary`]).
 pub(crate) fn qlinear_binary(
     inputs: &[&TensorData],
@@ -57,7 +34,7 @@ pub(crate) fn qlinear_binary(
             // qladd_avx2.cpp: ratios, the fixed part, then one fma per operand
             let (ra, rb) = (sa / out_scale, sb / out_scale);
             let fixed = out_zp as f32 - (ra * za as f32 + rb * zb as f32);
-            let (scalar_a, scalar_b) = scalar_operand(a.shape(), b.shape(), &shape);
+            let (scalar_a, scalar_b) = int8xc_ir::qlinear_scalar_operand(a.shape(), b.shape(), &shape);
             ia.iter()
                 .zip(&ib)
                 .map(|(&i, &j)| {

@@ -37,29 +37,6 @@ fn byte_range(dt: DType) -> (i32, i32) {
     quant_range(dt).unwrap_or((0, 255))
 }
 
-/// Which operand ONNX Runtime hands to the kernel as a scalar (the interpreter's
-/// `scalar_operand`): `a` when it has one element or is broadcast along the innermost output
-/// axis longer than 1, else likewise `b`, else neither.
-fn scalar_operand(a: &[usize], b: &[usize], out: &[usize]) -> (bool, bool) {
-    let numel = |s: &[usize]| s.iter().product::<usize>();
-    if numel(a) == 1 {
-        return (true, false);
-    }
-    if numel(b) == 1 {
-        return (false, true);
-    }
-    let Some(d) = (0..out.len()).rev().find(|&d| out[d] > 1) else { return (false, false) };
-    let dim = |s: &[usize]| {
-        let off = out.len() - s.len();
-        if d < off {
-            1
-        } else {
-            s[d - off]
-        }
-    };
-    (dim(a) == 1, dim(a) != 1 && dim(b) == 1)
-}
-
 /// The arithmetic of one `QLinearBinary` (compile-time constants as the interpreter computes
 /// them).
 #[derive(Clone, Copy)]
@@ -164,7 +141,7 @@ pub(crate) fn lower_qlinear_binary(
         BinaryOp::Add => {
             let (ra, rb) = (sa / out_scale, sb / out_scale);
             let fixed = out_zp as f32 - (ra * za as f32 + rb * zb as f32);
-            let (scalar_a, scalar_b) = scalar_operand(&ta.shape, &tb.shape, &to.shape);
+            let (scalar_a, scalar_b) = int8xc_ir::qlinear_scalar_operand(&ta.shape, &tb.shape, &to.shape);
             BinaryMath::Add { ra, rb, fixed, scalar_a, scalar_b }
         }
         BinaryOp::Mul => BinaryMath::Mul { za, zb, r: sa * sb / out_scale, zy: out_zp as f32 },
