@@ -140,7 +140,8 @@ fn lower(
             if r < mg {
                 let b = bias.as_ref().map_or(0, |b| b[m]) as i32;
                 let corr = (k as i64 * zx * zw[m]) as i32;
-                rterm.push(b.wrapping_sub((zx as i32).wrapping_mul(rs.get(r).copied().unwrap_or(0))).wrapping_add(corr));
+                rterm
+                    .push(b.wrapping_sub((zx as i32).wrapping_mul(rs.get(r).copied().unwrap_or(0))).wrapping_add(corr));
                 zws.push(zw[m] as i32);
             } else {
                 rterm.push(0);
@@ -362,6 +363,33 @@ fn copy_run(cx: &mut KernelCx, src: Value, stride: usize, dst: Value, len: usize
     }
 }
 
+/// [`copy_run`] for stride 2 over an input row of `w >= 32` bytes whose column `col0` is at
+/// `src` (`len >= 16`): 16 outputs per step from a 32-byte window of the row chosen at
+/// compile time (two loads and one static two-input shuffle); the last step overlaps the
+/// previous one instead of reading past the row.
+fn copy_run_s2(cx: &mut KernelCx, src: Value, col0: usize, w: usize, dst: Value, len: usize, flip: bool) {
+    let mut starts: Vec<usize> = (0..len / 16).map(|i| 16 * i).collect();
+    if !len.is_multiple_of(16) {
+        starts.push(len - 16);
+    }
+    let s8 = cx.b.ins().iconst(types::I8, -128);
+    let s16 = cx.b.ins().splat(types::I8X16, s8);
+    for j0 in starts {
+        let first = col0 + 2 * j0;
+        let a = first.min(w - 32);
+        let mut mask = [0u8; 16];
+        for (i, m) in mask.iter_mut().enumerate() {
+            *m = (first + 2 * i - a) as u8;
+        }
+        let rel = a as i32 - col0 as i32;
+        let v0 = cx.load(types::I8X16, src, rel);
+        let v1 = cx.load(types::I8X16, src, rel + 16);
+        let v = shuffle(cx, v0, v1, mask);
+        let v = if flip { cx.b.ins().bxor(v, s16) } else { v };
+        cx.store(v, dst, j0 as i32);
+    }
+}
+
 /// Fills `s1` with the `[K][ld]` byte im2col matrix of output rows `oh0 .. oh0 + rows` of the
 /// group whose first input channel plane starts at `x_ch` (see the module docs).
 #[allow(clippy::too_many_arguments)]
@@ -413,7 +441,12 @@ fn emit_im2col_u8(
                                     cx.b.ins().iadd(plane, t)
                                 };
                                 let d = cx.b.ins().iadd_imm_s(dst, i64_of(lo));
-                                copy_run(cx, src, sw, d, hi - lo, p.flip);
+                                let col0 = (i64_of(lo * sw) + shift) as usize;
+                                if sw == 2 && w >= 32 && hi - lo >= 16 {
+                                    copy_run_s2(cx, src, col0, w, d, hi - lo, p.flip);
+                                } else {
+                                    copy_run(cx, src, sw, d, hi - lo, p.flip);
+                                }
                             }
                             let d = cx.b.ins().iadd_imm_s(dst, i64_of(hi));
                             fill(cx, d, ow - hi, p.pad);
