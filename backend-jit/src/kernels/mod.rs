@@ -405,7 +405,9 @@ pub(crate) fn lower_node(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
         Op::Reshape { .. } => movement::lower_reshape(cx),
         Op::Softmax { axis } => softmax::lower_softmax(cx, *axis),
         Op::ReduceMean { axes, keepdims } => reduce::lower_reduce_mean(cx, axes, *keepdims),
-        Op::ArgMax { axis, keepdims, select_last_index } => reduce::lower_arg_max(cx, *axis, *keepdims, *select_last_index),
+        Op::ArgMax { axis, keepdims, select_last_index } => {
+            reduce::lower_arg_max(cx, *axis, *keepdims, *select_last_index)
+        }
         Op::Transpose { perm } => layout::lower_transpose(cx, perm),
         Op::Slice(attrs) => layout::lower_slice(cx, attrs),
         Op::Concat { axis } => layout::lower_concat(cx, *axis),
