@@ -6,7 +6,7 @@
 //! `MlasQuantizeLinear` and `MlasRequantizeOutput`), so results match ONNX Runtime bit for bit.
 
 use crate::fixed_point::{multiply_by_quantized_multiplier, round_half_to_even};
-use crate::DType;
+use crate::{DType, UnaryOp};
 
 /// Affine quantization parameters: `real = scale * (q - zero_point)`.
 ///
@@ -212,6 +212,69 @@ pub fn qlinear_scalar_operand(a: &[usize], b: &[usize], out: &[usize]) -> (bool,
         }
     };
     (dim(a) == 1, dim(a) != 1 && dim(b) == 1)
+}
+
+/// MLAS `MlasComputeLogistic` (`logistic.cpp`; Eigen's rational approximation, evaluated with
+/// fused multiply-adds as the FMA3 kernel does): clamp to `[-18, 18]`, odd polynomial `p`
+/// over even polynomial `q` in `x²`, `p / q + 0.5`, clamped to `[0, 1]`. What ONNX Runtime
+/// evaluates for `QLinearSigmoid` tables; NaN stays NaN.
+#[allow(clippy::excessive_precision)] // MLAS's constants, verbatim
+pub fn mlas_logistic(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    let v = x.clamp(-18.0, 18.0);
+    let v2 = v * v;
+    let p = v2.mul_add(4.37031012579801e-11, 1.15627324459942e-07);
+    let p = p.mul_add(v2, 6.08574864600143e-05);
+    let p = p.mul_add(v2, 8.51377133304701e-03);
+    let p = p.mul_add(v2, 2.48287947061529e-01);
+    let p = p * v;
+    let q = v2.mul_add(6.10247389755681e-13, 5.76102136993427e-09);
+    let q = q.mul_add(v2, 6.29106785017040e-06);
+    let q = q.mul_add(v2, 1.70198817374094e-03);
+    let q = q.mul_add(v2, 1.16817656904453e-01);
+    let q = q.mul_add(v2, 9.93151921023180e-01);
+    (p / q + 0.5).clamp(0.0, 1.0)
+}
+
+/// The f32 function a [`crate::Op::QLinearUnary`] table samples, as ONNX Runtime's
+/// `qlinear_activations.cc` computes it (`Sigmoid` is [`mlas_logistic`]). `None` for
+/// [`UnaryOp::Math`]: those scalar definitions belong to the backends.
+pub fn qlinear_activation(op: UnaryOp, x: f32) -> Option<f32> {
+    Some(match op {
+        UnaryOp::Relu => x.max(0.0),
+        UnaryOp::LeakyRelu { alpha } => {
+            if x >= 0.0 {
+                x
+            } else {
+                alpha * x
+            }
+        }
+        UnaryOp::Clip { min, max } => x.max(min).min(max),
+        UnaryOp::Sigmoid => mlas_logistic(x),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+        UnaryOp::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+        UnaryOp::Math(_) => return None,
+    })
+}
+
+/// The 256-entry table of ONNX Runtime's `QlinearBuildLookupTable`: the entry for byte `i`
+/// (read as `dtype`, `u8` or `i8`) is `quantize_f32(f(s_x * f32(q - zp_x)), s_y, zp_y)`.
+pub fn qlinear_lookup_table(
+    dtype: DType,
+    (sx, zx): (f32, i32),
+    (sy, zy): (f32, i32),
+    f: impl Fn(f32) -> f32,
+) -> [i32; 256] {
+    let range = quant_range(dtype).unwrap_or((i32::MIN, i32::MAX));
+    let mut table = [0i32; 256];
+    for (i, entry) in table.iter_mut().enumerate() {
+        let q = if dtype == DType::I8 { i as u8 as i8 as i32 } else { i as i32 };
+        *entry = quantize_f32(f(sx * (q - zx) as f32), sy, zy, range);
+    }
+    table
 }
 
 /// `(lo - zp, hi - zp)` saturated to `i32`.

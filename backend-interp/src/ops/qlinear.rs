@@ -4,7 +4,7 @@
 //! ONNX Runtime kernel named on its IR variant, operation for operation, so that results are
 //! bit-identical.
 
-use int8xc_ir::{quantize_f32, BinaryOp, DType, TensorData, TensorType, UnaryOp};
+use int8xc_ir::{qlinear_activation, qlinear_lookup_table, BinaryOp, DType, TensorData, TensorType, UnaryOp};
 
 use super::quant::{ints, per_tensor, quantized, range};
 use super::{broadcast_index_map, broadcast_shapes, check_output_size, OpResult};
@@ -65,60 +65,13 @@ pub(crate) fn qlinear_binary(
     quantized(dtype, shape, &y)
 }
 
-/// MLAS `MlasComputeLogistic` (`logistic.cpp`; Eigen's rational approximation, evaluated with
-/// fused multiply-adds as the FMA3 kernel does): clamp to `[-18, 18]`, odd polynomial `p`
-/// over even polynomial `q` in `x²`, `p / q + 0.5`, clamped to `[0, 1]`.
-#[allow(clippy::excessive_precision)] // MLAS's constants, verbatim
-pub(crate) fn mlas_logistic(x: f32) -> f32 {
-    if x.is_nan() {
-        return x;
-    }
-    let v = x.clamp(-18.0, 18.0);
-    let v2 = v * v;
-    let p = v2.mul_add(4.37031012579801e-11, 1.15627324459942e-07);
-    let p = p.mul_add(v2, 6.08574864600143e-05);
-    let p = p.mul_add(v2, 8.51377133304701e-03);
-    let p = p.mul_add(v2, 2.48287947061529e-01);
-    let p = p * v;
-    let q = v2.mul_add(6.10247389755681e-13, 5.76102136993427e-09);
-    let q = q.mul_add(v2, 6.29106785017040e-06);
-    let q = q.mul_add(v2, 1.70198817374094e-03);
-    let q = q.mul_add(v2, 1.16817656904453e-01);
-    let q = q.mul_add(v2, 9.93151921023180e-01);
-    (p / q + 0.5).clamp(0.0, 1.0)
-}
-
-/// The f32 function a `QLinearUnary` table is built from.
+/// The f32 function of a `QLinearUnary` table: [`int8xc_ir::qlinear_activation`], and the
+/// interpreter's definition for the `Math` functions.
 fn unary_f32(op: UnaryOp, x: f32) -> f32 {
     match op {
-        UnaryOp::Relu => x.max(0.0),
-        // qlinear_activations.cc: `x >= 0 ? x : alpha * x`
-        UnaryOp::LeakyRelu { alpha } => {
-            if x >= 0.0 {
-                x
-            } else {
-                alpha * x
-            }
-        }
-        UnaryOp::Clip { min, max } => x.max(min).min(max),
-        UnaryOp::Sigmoid => mlas_logistic(x),
-        UnaryOp::Tanh => x.tanh(),
-        UnaryOp::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
-        UnaryOp::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
         UnaryOp::Math(m) => super::math::math_fn(m, x),
+        _ => qlinear_activation(op, x).unwrap_or(f32::NAN),
     }
-}
-
-/// The 256-entry table of ONNX Runtime's `QlinearBuildLookupTable`: entry for the byte `i`
-/// (read as the input dtype) is `quantize_f32(f(s_x * f32(q - zp_x)), s_y, zp_y)`.
-fn lookup_table(dtype: DType, (sx, zx): (f32, i32), (sy, zy): (f32, i32), f: impl Fn(f32) -> f32) -> [i32; 256] {
-    let mut table = [0i32; 256];
-    let r = range(dtype);
-    for (i, entry) in table.iter_mut().enumerate() {
-        let q = if dtype == DType::I8 { i as u8 as i8 as i32 } else { i as i32 };
-        *entry = quantize_f32(f(sx * (q - zx) as f32), sy, zy, r);
-    }
-    table
 }
 
 fn table_index(dtype: DType, q: i32) -> usize {
@@ -138,7 +91,7 @@ pub(crate) fn qlinear_unary(
     out_zp: i32,
 ) -> OpResult<TensorData> {
     let dtype = x.dtype();
-    let table = lookup_table(dtype, per_tensor("input", ty)?, (out_scale, out_zp), |v| unary_f32(op, v));
+    let table = qlinear_lookup_table(dtype, per_tensor("input", ty)?, (out_scale, out_zp), |v| unary_f32(op, v));
     let y: Vec<i32> = ints(x)?.into_iter().map(|q| table[table_index(dtype, q)]).collect();
     quantized(dtype, x.shape().to_vec(), &y)
 }
@@ -160,7 +113,7 @@ pub(crate) fn qlinear_concat(
         let y: Vec<i32> = if p == (out_scale, out_zp) {
             vals
         } else {
-            let table = lookup_table(dtype, p, (out_scale, out_zp), |v| v);
+            let table = qlinear_lookup_table(dtype, p, (out_scale, out_zp), |v| v);
             vals.into_iter().map(|q| table[table_index(dtype, q)]).collect()
         };
         parts.push(quantized(dtype, x.shape().to_vec(), &y)?);

@@ -300,14 +300,33 @@ fn pack_batched(
     out
 }
 
-/// `MatMul` (ONNX `MatMul`, numpy `matmul` semantics).
-pub(crate) fn lower_matmul(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
-    cx.expect_arity(2..=2, 1)?;
-    require_f32(cx)?;
+/// The shapes of a numpy-`matmul` node (`a [..., M, K]`, `b [..., K, N]`, rank-1 operands
+/// promoted and their added dimension dropped from the output), checked against its output
+/// type. Shared by the f32 and the integer matmul kernels.
+pub(crate) struct MatMulGeometry<'a> {
+    /// Rows of `a`.
+    pub m: usize,
+    /// Reduction length.
+    pub k: usize,
+    /// Columns of `b`.
+    pub n: usize,
+    /// Batch dims of `a` (all but its last two).
+    pub batch_a: &'a [usize],
+    /// Batch dims of `b`.
+    pub batch_b: &'a [usize],
+    /// The broadcast batch dims of the output.
+    pub batch: Vec<usize>,
+}
+
+/// Reads and validates the geometry of the matmul `cx.node` (inputs 0 and 1, output 0).
+///
+/// Errors: [`JitError::Invalid`] for a rank-0 operand, mismatched `K`, batch dims that do not
+/// broadcast, or an output type other than the numpy `matmul` shape.
+pub(crate) fn matmul_geometry<'a>(cx: &KernelCx<'a, '_>) -> Result<MatMulGeometry<'a>, JitError> {
     let (ta, tb, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
     let (ra, rb) = (ta.rank(), tb.rank());
     if ra == 0 || rb == 0 {
-        return Err(JitError::invalid(cx.node, "MatMul operands must have rank >= 1"));
+        return Err(JitError::invalid(cx.node, format!("{} operands must have rank >= 1", cx.node.op.name())));
     }
     let (m, k) = if ra == 1 { (1, ta.shape[0]) } else { (ta.shape[ra - 2], ta.shape[ra - 1]) };
     let (k2, n) = if rb == 1 { (tb.shape[0], 1) } else { (tb.shape[rb - 2], tb.shape[rb - 1]) };
@@ -326,7 +345,14 @@ pub(crate) fn lower_matmul(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
     if k != k2 || expected.as_deref() != Some(to.shape.as_slice()) {
         return Err(JitError::invalid(cx.node, format!("{:?} x {:?} -> {:?}", ta.shape, tb.shape, to.shape)));
     }
-    let batch = batch.unwrap_or_default();
+    Ok(MatMulGeometry { m, k, n, batch_a, batch_b, batch: batch.unwrap_or_default() })
+}
+
+/// `MatMul` (ONNX `MatMul`, numpy `matmul` semantics).
+pub(crate) fn lower_matmul(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
+    cx.expect_arity(2..=2, 1)?;
+    require_f32(cx)?;
+    let MatMulGeometry { m, k, n, batch_a, batch_b, batch } = matmul_geometry(cx)?;
     let bstr = |own: &[usize], unit: usize| -> Vec<i64> {
         broadcast_strides(own, &batch).unwrap_or_default().into_iter().map(|s| s * i64_of(unit)).collect()
     };

@@ -9,7 +9,7 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
-use int8xc_ir::{quant_range, quantize_f32, BinaryOp, DType, TensorType, UnaryOp};
+use int8xc_ir::{qlinear_activation, qlinear_lookup_table, quant_range, BinaryOp, DType, TensorType, UnaryOp};
 
 use super::elementwise::{broadcast_strides, collapse};
 use super::layout::copy_static;
@@ -231,54 +231,9 @@ pub(crate) fn lower_qlinear_binary(
     Ok(KernelInfo { work_items: outer * chunks, scratch_bytes: 0 })
 }
 
-/// MLAS `MlasComputeLogistic`, as the interpreter evaluates it for `QLinearSigmoid` tables
-/// (a copy of `backend-interp/src/ops/qlinear.rs::mlas_logistic`; the differential tests
-/// pin them together).
-#[allow(clippy::excessive_precision)] // MLAS's constants, verbatim
-fn mlas_logistic(x: f32) -> f32 {
-    if x.is_nan() {
-        return x;
-    }
-    let v = x.clamp(-18.0, 18.0);
-    let v2 = v * v;
-    let p = v2.mul_add(4.37031012579801e-11, 1.15627324459942e-07);
-    let p = p.mul_add(v2, 6.08574864600143e-05);
-    let p = p.mul_add(v2, 8.51377133304701e-03);
-    let p = p.mul_add(v2, 2.48287947061529e-01);
-    let p = p * v;
-    let q = v2.mul_add(6.10247389755681e-13, 5.76102136993427e-09);
-    let q = q.mul_add(v2, 6.29106785017040e-06);
-    let q = q.mul_add(v2, 1.70198817374094e-03);
-    let q = q.mul_add(v2, 1.16817656904453e-01);
-    let q = q.mul_add(v2, 9.93151921023180e-01);
-    (p / q + 0.5).clamp(0.0, 1.0)
-}
-
-/// The f32 function of a `QLinearUnary` table, as the interpreter's `unary_f32` (`None` for
-/// the `Math` functions, whose scalar definitions live in the interpreter).
-fn unary_f32(op: UnaryOp) -> Option<Box<dyn Fn(f32) -> f32>> {
-    Some(match op {
-        UnaryOp::Relu => Box::new(|x: f32| x.max(0.0)),
-        UnaryOp::LeakyRelu { alpha } => Box::new(move |x: f32| if x >= 0.0 { x } else { alpha * x }),
-        UnaryOp::Clip { min, max } => Box::new(move |x: f32| x.max(min).min(max)),
-        UnaryOp::Sigmoid => Box::new(mlas_logistic),
-        UnaryOp::Tanh => Box::new(f32::tanh),
-        UnaryOp::HardSigmoid { alpha, beta } => Box::new(move |x: f32| (alpha * x + beta).clamp(0.0, 1.0)),
-        UnaryOp::HardSwish => Box::new(|x: f32| x * (x / 6.0 + 0.5).clamp(0.0, 1.0)),
-        UnaryOp::Math(_) => return None,
-    })
-}
-
-/// ORT's `QlinearBuildLookupTable`: byte `i` (read as `dtype`) maps to
-/// `quantize_f32(f(s_x * f32(q - zp_x)), s_y, zp_y)`, stored as a byte.
-fn lookup_table(dtype: DType, (sx, zx): (f32, i32), (sy, zy): (f32, i32), f: &dyn Fn(f32) -> f32) -> Vec<u8> {
-    let r = byte_range(dtype);
-    (0..256)
-        .map(|i| {
-            let q = if dtype == DType::I8 { i as u8 as i8 as i32 } else { i };
-            quantize_f32(f(sx * (q - zx) as f32), sy, zy, r) as u8
-        })
-        .collect()
+/// [`int8xc_ir::qlinear_lookup_table`] as bytes.
+fn lookup_table(dtype: DType, px: (f32, i32), py: (f32, i32), f: impl Fn(f32) -> f32) -> Vec<u8> {
+    qlinear_lookup_table(dtype, px, py, f).iter().map(|&q| q as u8).collect()
 }
 
 /// `dst[k] = table[src[k]]` for `k` in `0..len` (run-time `len`; bytes; `table` in scratch).
@@ -312,10 +267,10 @@ pub(crate) fn lower_qlinear_unary(
     if to.dtype != tx.dtype || to.shape != tx.shape {
         return Err(JitError::invalid(cx.node, format!("input {tx} -> output {to}")));
     }
-    let Some(f) = unary_f32(op) else {
+    if matches!(op, UnaryOp::Math(_)) {
         return Err(JitError::unsupported(cx.node, format!("QLinear lookup table of {op:?}")));
-    };
-    let table = lookup_table(tx.dtype, px, (out_scale, out_zp), &*f);
+    }
+    let table = lookup_table(tx.dtype, px, (out_scale, out_zp), |v| qlinear_activation(op, v).unwrap_or(f32::NAN));
     let numel = tx.numel();
     if numel == 0 {
         return Ok(KernelInfo::default());
@@ -369,7 +324,7 @@ pub(crate) fn lower_qlinear_concat(
             None
         } else {
             let off = tables.len();
-            tables.extend(lookup_table(to.dtype, p, (out_scale, out_zp), &|v| v));
+            tables.extend(lookup_table(to.dtype, p, (out_scale, out_zp), |v| v));
             Some(off)
         };
         parts.push((t.shape[axis], table));

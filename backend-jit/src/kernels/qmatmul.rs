@@ -26,7 +26,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use int8xc_ir::{DType, QMatMulAttrs};
 
 use super::elementwise::broadcast_strides;
-use super::matmul::broadcast_batch;
+use super::matmul::{matmul_geometry, MatMulGeometry};
 use super::qgemm::{
     dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
     SignedSide, FIXED_ENTRY_BYTES,
@@ -118,32 +118,11 @@ fn lower(
     out: QOutKind,
     params: Vec<u8>,
 ) -> Result<KernelInfo, JitError> {
-    let (ta, tb, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
-    let (ra, rb) = (ta.rank(), tb.rank());
-    if ra == 0 || rb == 0 {
-        return Err(JitError::invalid(cx.node, "operands must have rank >= 1"));
-    }
-    let (m, k) = if ra == 1 { (1, ta.shape[0]) } else { (ta.shape[ra - 2], ta.shape[ra - 1]) };
-    let (k2, n) = if rb == 1 { (tb.shape[0], 1) } else { (tb.shape[rb - 2], tb.shape[rb - 1]) };
-    let batch_a = &ta.shape[..ra.saturating_sub(2)];
-    let batch_b = &tb.shape[..rb.saturating_sub(2)];
-    let batch = broadcast_batch(batch_a, batch_b);
-    let expected = batch.clone().map(|mut s| {
-        if ra >= 2 {
-            s.push(m);
-        }
-        if rb >= 2 {
-            s.push(n);
-        }
-        s
-    });
-    if k != k2 || expected.as_deref() != Some(to.shape.as_slice()) {
-        return Err(JitError::invalid(cx.node, format!("{:?} x {:?} -> {:?}", ta.shape, tb.shape, to.shape)));
-    }
+    let (ta, tb) = (cx.in_ty(0)?, cx.in_ty(1)?);
+    let MatMulGeometry { m, k, n, batch_a, batch_b, batch } = matmul_geometry(cx)?;
     if ops.zb.len() != n {
         return Err(JitError::invalid(cx.node, "b zero points do not match N"));
     }
-    let batch = batch.unwrap_or_default();
     let a_delta = byte_delta(cx, "a", ta.dtype, false)?;
     let b_delta = byte_delta(cx, "b", tb.dtype, true)?;
     if a_delta == 128 && b_delta != 0 {
