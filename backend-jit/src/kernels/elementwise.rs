@@ -40,6 +40,42 @@ pub(crate) fn broadcast_strides(shape: &[usize], out: &[usize]) -> Option<Vec<i6
     Some(s)
 }
 
+/// Work item `item` of a chunked broadcast loop nest (items = `prod(outer_dims) *
+/// ceil(inner / CHUNK)`, outer index major): returns each operand's address at the chunk start
+/// and the chunk length (elements). `ptrs[j]` is operand `j`'s base pointer and element size in
+/// bytes; `st[j]` its collapsed strides in elements (one per dim of `outer_dims ++ [inner]`).
+pub(crate) fn chunk_bases(
+    cx: &mut KernelCx,
+    item: Value,
+    outer_dims: &[usize],
+    inner: usize,
+    st: &[Vec<i64>],
+    ptrs: &[(Value, i64)],
+) -> (Vec<Value>, Value) {
+    let rank = outer_dims.len() + 1;
+    let chunks = inner.div_ceil(CHUNK);
+    let (o, c) = if chunks == 1 {
+        (item, cx.iconst(0))
+    } else {
+        let n = cx.iconst(i64_of(chunks));
+        (cx.b.ins().udiv(item, n), cx.b.ins().urem(item, n))
+    };
+    let idx = cx.unravel(o, outer_dims);
+    let start = cx.b.ins().imul_imm_s(c, i64_of(CHUNK));
+    let end_full = cx.b.ins().iadd_imm_s(start, i64_of(CHUNK));
+    let inner_v = cx.iconst(i64_of(inner));
+    let lt = cx.b.ins().icmp(IntCC::SignedLessThan, end_full, inner_v);
+    let end = cx.b.ins().select(lt, end_full, inner_v);
+    let mut bases = Vec::with_capacity(ptrs.len());
+    for (j, &(p, esize)) in ptrs.iter().enumerate() {
+        let off = cx.dot_strides(&idx, &st[j][..rank - 1]);
+        let s = cx.b.ins().imul_imm_s(start, st[j][rank - 1]);
+        let off = cx.b.ins().iadd(off, s);
+        bases.push(cx.elem_addr(p, off, esize));
+    }
+    (bases, cx.b.ins().isub(end, start))
+}
+
 /// Drops size-1 dims and merges adjacent dims where every operand's strides allow it.
 /// Returns the collapsed shape (never empty: at least `[1]`) and per-operand strides.
 pub(crate) fn collapse(shape: &[usize], strides: &[Vec<i64>]) -> (Vec<usize>, Vec<Vec<i64>>) {
@@ -106,31 +142,11 @@ fn emit_map(
     let vec_ok = vectorize && inner_strides.iter().all(|&s| s == 0 || s == 1) && inner >= 4;
     let vty = elem.by(4).expect("4 lanes of a scalar type");
     let n_ops = operands.len();
-    let ptrs: Vec<Value> = operands.iter().map(|(p, _)| *p).chain([out]).collect();
+    let ptrs: Vec<(Value, i64)> = operands.iter().map(|(p, _)| (*p, esize)).chain([(out, esize)]).collect();
     let outer_dims = outer_dims.to_vec();
 
     cx.for_items(|cx, item| {
-        let (o, c) = if chunks == 1 {
-            (item, cx.iconst(0))
-        } else {
-            let n = cx.iconst(i64_of(chunks));
-            (cx.b.ins().udiv(item, n), cx.b.ins().urem(item, n))
-        };
-        let idx = cx.unravel(o, &outer_dims);
-        let start = cx.b.ins().imul_imm_s(c, i64_of(CHUNK));
-        let end_full = cx.b.ins().iadd_imm_s(start, i64_of(CHUNK));
-        let inner_v = cx.iconst(i64_of(inner));
-        let lt = cx.b.ins().icmp(IntCC::SignedLessThan, end_full, inner_v);
-        let end = cx.b.ins().select(lt, end_full, inner_v);
-        // Base pointer of every operand at the chunk start.
-        let mut bases = Vec::with_capacity(ptrs.len());
-        for (j, &p) in ptrs.iter().enumerate() {
-            let off = cx.dot_strides(&idx, &st[j][..rank - 1]);
-            let s = cx.b.ins().imul_imm_s(start, st[j][rank - 1]);
-            let off = cx.b.ins().iadd(off, s);
-            bases.push(cx.elem_addr(p, off, esize));
-        }
-        let len = cx.b.ins().isub(end, start);
+        let (bases, len) = chunk_bases(cx, item, &outer_dims, inner, &st, &ptrs);
         let zero = cx.iconst(0);
         let body = |cx: &mut KernelCx, k: Value, ty: Type| {
             let mut vals = Vec::with_capacity(n_ops);

@@ -14,7 +14,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use int8xc_ir::{CompareOp, DType, LogicalOp};
 
-use super::elementwise::{broadcast_strides, collapse, CHUNK};
+use super::elementwise::{broadcast_strides, chunk_bases, collapse, CHUNK};
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
@@ -56,26 +56,8 @@ fn emit_typed_map(
     let ptrs: Vec<(Value, Type)> = operands.iter().map(|o| (o.0, o.2)).chain([out]).collect();
     let n_ops = operands.len();
     cx.for_items(|cx, item| {
-        let (o, c) = if chunks == 1 {
-            (item, cx.iconst(0))
-        } else {
-            let n = cx.iconst(i64_of(chunks));
-            (cx.b.ins().udiv(item, n), cx.b.ins().urem(item, n))
-        };
-        let idx = cx.unravel(o, &outer_dims);
-        let start = cx.b.ins().imul_imm_s(c, i64_of(CHUNK));
-        let end_full = cx.b.ins().iadd_imm_s(start, i64_of(CHUNK));
-        let inner_v = cx.iconst(i64_of(inner));
-        let lt = cx.b.ins().icmp(IntCC::SignedLessThan, end_full, inner_v);
-        let end = cx.b.ins().select(lt, end_full, inner_v);
-        let mut bases = Vec::with_capacity(ptrs.len());
-        for (j, &(p, ty)) in ptrs.iter().enumerate() {
-            let off = cx.dot_strides(&idx, &st[j][..rank - 1]);
-            let s = cx.b.ins().imul_imm_s(start, st[j][rank - 1]);
-            let off = cx.b.ins().iadd(off, s);
-            bases.push(cx.elem_addr(p, off, i64::from(ty.bytes())));
-        }
-        let len = cx.b.ins().isub(end, start);
+        let bases_in: Vec<(Value, i64)> = ptrs.iter().map(|&(p, ty)| (p, i64::from(ty.bytes()))).collect();
+        let (bases, len) = chunk_bases(cx, item, &outer_dims, inner, &st, &bases_in);
         let zero = cx.iconst(0);
         cx.for_range(zero, len, 1, |cx, k| {
             let mut vals = Vec::with_capacity(n_ops);
