@@ -301,13 +301,14 @@ impl CompiledModel {
     }
 
     fn variant_for(&self, inputs: &[Tensor]) -> Result<Arc<Variant>, Error> {
-        let key: ShapeKey = inputs.iter().map(|t| t.shape().to_vec()).collect();
         // A poisoned lock only means another run panicked while compiling; the cache itself
         // holds only complete variants.
         let mut variants = self.variants.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, v)) = variants.iter().find(|(k, _)| *k == key) {
+        let matches = |k: &ShapeKey| k.len() == inputs.len() && k.iter().zip(inputs).all(|(s, t)| s == t.shape());
+        if let Some((_, v)) = variants.iter().find(|(k, _)| matches(k)) {
             return Ok(v.clone());
         }
+        let key: ShapeKey = inputs.iter().map(|t| t.shape().to_vec()).collect();
         let sig = self.first.exec.signature();
         if inputs.len() != sig.inputs.len() {
             return Err(
