@@ -1,9 +1,11 @@
-//! Int8 GEMM throughput: `QMatMul` u8 × i8 → u8 (f32 requantization), 1024³, one thread.
+//! Int8 GEMM throughput: `QMatMul` u8 × i8 → u8 (f32 requantization), 256³ and 1024³, one
+//! thread, on the default path (the AVX-512 VNNI ukernel where the host has it) and on the
+//! pure-Cranelift microkernel (`_clif`, what object files and other hosts get).
 //! Reported as elements = multiply-accumulates, so criterion's "thrpt" is MAC/s.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use int8xc_ir::{Data, Graph, Op, QMatMulAttrs, QuantParams, Requant, RequantMode, TensorData, TensorType};
-use int8xc_jit::{compile, JitOptions};
+use int8xc_jit::{compile, JitOptions, Microkernels};
 use int8xc_runtime::Executable;
 
 fn qmatmul_graph(m: usize, k: usize, n: usize) -> (Graph, TensorData) {
@@ -35,10 +37,12 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     for s in [256usize, 1024] {
         let (g, a) = qmatmul_graph(s, s, s);
-        let model = compile(&g, &JitOptions::default()).expect("compile");
         let inputs = [a];
         group.throughput(Throughput::Elements((s * s * s) as u64));
-        group.bench_function(format!("u8xi8_{s}x{s}x{s}"), |b| b.iter(|| model.run(&inputs).expect("run")));
+        for (suffix, ukernels) in [("", Microkernels::Best), ("_clif", Microkernels::Off)] {
+            let model = compile(&g, &JitOptions { ukernels, ..JitOptions::default() }).expect("compile");
+            group.bench_function(format!("u8xi8_{s}x{s}x{s}{suffix}"), |b| b.iter(|| model.run(&inputs).expect("run")));
+        }
     }
     group.finish();
 }

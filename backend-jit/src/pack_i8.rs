@@ -8,8 +8,9 @@
 //!
 //! - **row tiles** ([`pack_rows_k4`]): `[ceil(rows/4)][ceil(k/4)][4 rows][4 k]`; one 16-byte
 //!   load gives the four rows' words of one `k` group.
-//! - **column panels** ([`pack_panels_k4`]): `[ceil(cols/8)][ceil(k/4)][8 cols][4 k]`; two
-//!   16-byte loads give the eight columns of one `k` group.
+//! - **column panels** ([`pack_panels_k4`]): `[ceil(cols/nr)][ceil(k/4)][nr cols][4 k]`;
+//!   with `nr` = [`QNR`] = 8 (the CLIF microkernel) two 16-byte loads give the eight columns
+//!   of one `k` group, with `nr` = 16 (the AVX-512 VNNI ukernel) one 64-byte load.
 //!
 //! Padding (rows, columns, `k` up to a multiple of 4) is the byte 0, so padded `k` contribute
 //! nothing to any dot product. Values are stored as `value + delta` in two's complement bytes:
@@ -57,9 +58,9 @@ pub fn packed_rows_len(rows: usize, k: usize) -> usize {
     rows.div_ceil(QMR) * k.div_ceil(KG) * QMR * KG
 }
 
-/// Bytes of a `k × cols` matrix packed by [`pack_panels_k4`].
-pub fn packed_panels_len(k: usize, cols: usize) -> usize {
-    cols.div_ceil(QNR) * k.div_ceil(KG) * QNR * KG
+/// Bytes of a `k × cols` matrix packed by [`pack_panels_k4`] in `nr`-column panels.
+pub fn packed_panels_len(k: usize, cols: usize, nr: usize) -> usize {
+    cols.div_ceil(nr) * k.div_ceil(KG) * nr * KG
 }
 
 fn byte(v: Option<i64>, delta: i64) -> u8 {
@@ -82,14 +83,14 @@ pub fn pack_rows_k4(m: &IntMatrix, delta: i64, out: &mut Vec<u8>) {
 }
 
 /// Packs a `k × cols` matrix (e.g. MatMul weights `[K, N]`; `m.rows` is `k`) into column
-/// panels `[ceil(cols/8)][ceil(k/4)][8][4]` of bytes `value + delta`. Appends to `out`.
-pub fn pack_panels_k4(m: &IntMatrix, delta: i64, out: &mut Vec<u8>) {
-    out.reserve(packed_panels_len(m.rows, m.cols));
-    for p in 0..m.cols.div_ceil(QNR) {
+/// panels `[ceil(cols/nr)][ceil(k/4)][nr][4]` of bytes `value + delta`. Appends to `out`.
+pub fn pack_panels_k4(m: &IntMatrix, delta: i64, nr: usize, out: &mut Vec<u8>) {
+    out.reserve(packed_panels_len(m.rows, m.cols, nr));
+    for p in 0..m.cols.div_ceil(nr) {
         for g in 0..m.rows.div_ceil(KG) {
-            for c in 0..QNR {
+            for c in 0..nr {
                 for j in 0..KG {
-                    out.push(byte(m.get(g * KG + j, p * QNR + c), delta));
+                    out.push(byte(m.get(g * KG + j, p * nr + c), delta));
                 }
             }
         }
@@ -134,12 +135,17 @@ mod tests {
         let data: Vec<i64> = (0..5).flat_map(|k| (0..3).map(move |n| 10 * k + n)).collect();
         let m = IntMatrix { data: &data, rows: 5, cols: 3, rs: 3, cs: 1, offset: 0 };
         let mut out = Vec::new();
-        pack_panels_k4(&m, 0, &mut out);
-        assert_eq!(out.len(), packed_panels_len(5, 3));
+        pack_panels_k4(&m, 0, QNR, &mut out);
+        assert_eq!(out.len(), packed_panels_len(5, 3, QNR));
         assert_eq!(&out[..12], &[0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32]);
         assert_eq!(&out[12..32], &[0; 20]);
         assert_eq!(&out[32..40], &[40, 0, 0, 0, 41, 0, 0, 0]);
         assert_eq!(col_sums(&m, 0, true), vec![100, 105, 110]);
+        let mut wide = Vec::new();
+        pack_panels_k4(&m, 0, 16, &mut wide);
+        assert_eq!(wide.len(), packed_panels_len(5, 3, 16));
+        assert_eq!(&wide[..12], &out[..12]);
+        assert_eq!(&wide[64..72], &[40, 0, 0, 0, 41, 0, 0, 0]);
     }
 
     #[test]

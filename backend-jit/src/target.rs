@@ -105,6 +105,13 @@ impl TargetFeatures {
         self.ukernels.as_ref()
     }
 
+    /// The imports when they include the int8 GEMM microkernel
+    /// ([`crate::ukernels::QgemmArgs`]; AVX-512 VNNI hosts under
+    /// [`crate::Microkernels::Best`]), else `None` (the CLIF microkernel).
+    pub(crate) fn qgemm_ukernel(&self) -> Option<&UkernelImports> {
+        self.ukernels.as_ref().filter(|u| u.qgemm_func.is_some())
+    }
+
     /// `fma` on `f32x4` lowers to one fused instruction (x86: AVX + FMA3; aarch64: always).
     /// Without it kernels emit `fmul` + `fadd`.
     pub fn has_fma(&self) -> bool {

@@ -123,6 +123,8 @@ fn qmatmul_u8_i8_f32_requant_matches_interpreter_bit_exact() {
     check_qmatmul(&[4, 16], &[16, 8], BASE, 1);
     check_qmatmul(&[13, 37], &[37, 29], BASE, 2);
     check_qmatmul(&[64, 300], &[300, 270], Case { bias: true, ..BASE }, 3);
+    // Several column blocks with a last width off the 16- and 64-column ukernel tiles, K off 4.
+    check_qmatmul(&[6, 1023], &[1023, 600], Case { bias: true, zero_w: false, ..BASE }, 4);
 }
 
 #[test]
@@ -246,6 +248,9 @@ fn qconv_wide_rows_depthwise_strided_pointwise() {
         check_qconv([2, 6, 9, 11], 5, [1, 1], [1, 1], [0; 4], [1, 1], 1, c, s + 6);
         check_qconv([1, 6, 17, 18], 4, [1, 1], [2, 2], [0; 4], [1, 1], 2, c, s + 7);
     }
+    // K = 576: several im2col row blocks, each wider than one 256-pixel ukernel chunk.
+    let zp_w = Case { zero_w: false, ..pc };
+    check_qconv([1, 64, 30, 30], 6, [3, 3], [1, 1], [1; 4], [1, 1], 1, zp_w, 120);
 }
 
 proptest! {

@@ -10,9 +10,11 @@
 //!    are 0;
 //! 2. **interleave** `S1` into column panels `S2 [ld/8][K4/4][8][4]` (byte/word unpacks of 4
 //!    rows × 16 pixels), with the per-pixel column sums `S3 [ld] i32` when some weight zero
-//!    point is non-zero;
+//!    point is non-zero; 16-pixel panels `[ld/16][K4/4][16][4]` for the AVX-512 VNNI ukernel;
 //! 3. per 4-channel tile and 8-pixel panel: the dot products and the fused epilogue, stored
-//!    to `y[n, m, pixel]`.
+//!    to `y[n, m, pixel]`. With the ukernel ([`crate::ukernels::QgemmArgs`]) the dot products
+//!    of up to [`QNB`] pixels come from one call into an `i32` block `S4 [4][QNB]`, which the
+//!    same epilogue reads 4 × 8 at a time.
 //!
 //! Corrections (`zx`, `zw[m]` in the stored domains, see [`crate::pack_i8`]):
 //! `acc = Σ w·x + rterm[m] − zw[m]·colsum(x)[pixel]`, `rterm[m] = bias[m] − zx·rowsum(w)[m] +
@@ -34,9 +36,11 @@ use super::qgemm::{
     dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
     SignedSide, FIXED_ENTRY_BYTES,
 };
+use super::qmatmul::{emit_qgemm_call, load_acc_block, QNB};
 use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
 use super::{i64_of, qconv_dw, KernelCx, KernelInfo};
 use crate::pack_i8::{pack_rows_k4, packed_rows_len, push_i32s, row_sums, IntMatrix, KG, QMR, QNR};
+use crate::ukernels::QgemmArgs;
 use crate::JitError;
 
 /// Bytes of the im2col matrix of one block (aim: `S1` + `S2` L2-resident).
@@ -198,6 +202,9 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
     let (x, wp, y, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
     let s2 = cx.b.ins().iadd_imm_s(scratch, i64_of(s1_bytes));
     let s3 = cx.b.ins().iadd_imm_s(s2, i64_of(s2_bytes));
+    let uk = cx.target.qgemm_ukernel().cloned();
+    let s4_off = (s1_bytes + s2_bytes + 4 * ld).div_ceil(64) * 64;
+    let s4 = cx.b.ins().iadd_imm_s(scratch, i64_of(s4_off));
 
     cx.for_items(|cx, item| {
         let nb_n = cx.iconst(i64_of(n_blocks));
@@ -226,7 +233,7 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
             let row = cx.b.ins().iadd_imm_s(scratch, i64_of(kr * ld));
             fill(cx, row, ld, 0);
         }
-        emit_interleave(cx, scratch, ld, groups, s2, if p.need_csum { Some(s3) } else { None });
+        emit_interleave(cx, scratch, ld, groups, s2, if p.need_csum { Some(s3) } else { None }, uk.is_some());
         let oc0 = {
             let a = cx.b.ins().imul_imm_s(ni, i64_of(m));
             let b = cx.b.ins().imul_imm_s(gi, i64_of(mg));
@@ -267,12 +274,8 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
                 cx.b.ins().iadd(y_blk, off)
             };
             let panels = |cx: &mut KernelCx, mr: usize, width: usize| {
-                let panel = |cx: &mut KernelCx, j: Value, cols: usize| {
-                    let cols_ptr = {
-                        let off = cx.b.ins().imul_imm_s(j, i64_of(groups * QNR * KG));
-                        cx.b.ins().iadd(s2, off)
-                    };
-                    let acc = emit_dot_tile(cx, rows, cols_ptr, groups, SignedSide::Rows);
+                // The epilogue of 8-pixel panel `j` (`cols` pixels) from accumulators `acc`.
+                let epilogue = |cx: &mut KernelCx, j: Value, cols: usize, acc: [Value; 8]| {
                     let rz_csum = rz.map(|rz| {
                         let off = cx.b.ins().imul_imm_s(j, (QNR * 4) as i64);
                         (rz, cx.b.ins().iadd(s3, off))
@@ -292,11 +295,49 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
                     };
                     emit_epilogue(cx, &acc, mr, cols, &ep, QCTile { ptr: cp, ldc: i64_of(ohw) });
                 };
-                let full = width / QNR;
-                cx.for_static(0, i64_of(full), 1, |cx, j| panel(cx, j, QNR));
-                if !width.is_multiple_of(QNR) {
-                    let j = cx.iconst(i64_of(full));
-                    panel(cx, j, width % QNR);
+                if let Some(uk) = &uk {
+                    // Chunks of up to QNB pixels: one ukernel call, then the epilogues.
+                    let chunk = |cx: &mut KernelCx, j0: Value, cw: usize| {
+                        let b = {
+                            let off = cx.b.ins().imul_imm_s(j0, i64_of(groups * KG));
+                            cx.b.ins().iadd(s2, off)
+                        };
+                        emit_qgemm_call(cx, uk, (rows, b, s4), cw, groups, QgemmArgs::A_SIGNED, QNB);
+                        let p0 = cx.b.ins().udiv_imm_u(j0, QNR as i64);
+                        let from_s4 = |cx: &mut KernelCx, jj: Value, cols: usize| {
+                            let acc = load_acc_block(cx, s4, jj);
+                            let j = cx.b.ins().iadd(p0, jj);
+                            epilogue(cx, j, cols, acc);
+                        };
+                        cx.for_static(0, i64_of(cw / QNR), 1, |cx, jj| from_s4(cx, jj, QNR));
+                        if !cw.is_multiple_of(QNR) {
+                            let jj = cx.iconst(i64_of(cw / QNR));
+                            from_s4(cx, jj, cw % QNR);
+                        }
+                    };
+                    cx.for_static(0, i64_of(width / QNB), 1, |cx, c| {
+                        let j0 = cx.b.ins().imul_imm_s(c, QNB as i64);
+                        chunk(cx, j0, QNB);
+                    });
+                    if !width.is_multiple_of(QNB) {
+                        let j0 = cx.iconst(i64_of(width / QNB * QNB));
+                        chunk(cx, j0, width % QNB);
+                    }
+                } else {
+                    let panel = |cx: &mut KernelCx, j: Value, cols: usize| {
+                        let cols_ptr = {
+                            let off = cx.b.ins().imul_imm_s(j, i64_of(groups * QNR * KG));
+                            cx.b.ins().iadd(s2, off)
+                        };
+                        let acc = emit_dot_tile(cx, rows, cols_ptr, groups, SignedSide::Rows);
+                        epilogue(cx, j, cols, acc);
+                    };
+                    let full = width / QNR;
+                    cx.for_static(0, i64_of(full), 1, |cx, j| panel(cx, j, QNR));
+                    if !width.is_multiple_of(QNR) {
+                        let j = cx.iconst(i64_of(full));
+                        panel(cx, j, width % QNR);
+                    }
                 }
             };
             let by_width = |cx: &mut KernelCx, mr: usize| {
@@ -316,7 +357,7 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
             }
         });
     });
-    let scratch_bytes = s1_bytes + s2_bytes + 4 * ld;
+    let scratch_bytes = if uk.is_some() { s4_off + QMR * QNB * 4 } else { s1_bytes + s2_bytes + 4 * ld };
     KernelInfo { work_items: n * g * n_blocks, scratch_bytes }
 }
 
@@ -461,7 +502,8 @@ fn emit_im2col_u8(
 
 /// Interleaves the `[K4][ld]` matrix at `s1` into column panels `[ld/8][groups][8][4]` at
 /// `s2`; with `csum`, stores the per-column sums (`ld` × `i32`) there.
-fn emit_interleave(cx: &mut KernelCx, s1: Value, ld: usize, groups: usize, s2: Value, csum: Option<Value>) {
+/// `wide`: 16-pixel panels `[K4/4][16][4]` (the ukernel's), else 8-pixel panels.
+fn emit_interleave(cx: &mut KernelCx, s1: Value, ld: usize, groups: usize, s2: Value, csum: Option<Value>, wide: bool) {
     let lo8 = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
     let hi8 = [8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31];
     let lo16 = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
@@ -504,15 +546,21 @@ fn emit_interleave(cx: &mut KernelCx, s1: Value, ld: usize, groups: usize, s2: V
                 shuffle(cx, t1, t3, lo16),
                 shuffle(cx, t1, t3, hi16),
             ];
+            let group_bytes = if wide { 2 * QNR * KG } else { QNR * KG };
             let d = {
-                let off = cx.b.ins().imul_imm_s(gi, (QNR * KG) as i64);
+                let off = cx.b.ins().imul_imm_s(gi, group_bytes as i64);
                 cx.b.ins().iadd(dst, off)
             };
             cx.store(u[0], d, 0);
             cx.store(u[1], d, 16);
-            let d2 = cx.b.ins().iadd_imm_s(d, panel_bytes);
-            cx.store(u[2], d2, 0);
-            cx.store(u[3], d2, 16);
+            if wide {
+                cx.store(u[2], d, 32);
+                cx.store(u[3], d, 48);
+            } else {
+                let d2 = cx.b.ins().iadd_imm_s(d, panel_bytes);
+                cx.store(u[2], d2, 0);
+                cx.store(u[3], d2, 16);
+            }
             if csum.is_some() {
                 for (i, &v) in sums.iter().enumerate() {
                     let cur = cx.b.use_var(v);

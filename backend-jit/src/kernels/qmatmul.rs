@@ -13,13 +13,18 @@
 //! `rowsum(a)` is computed only when some `zb[n] ≠ 0` (symmetric `i8` weights and `u8`
 //! weights with zero point 128 need none).
 //!
-//! Packed constant (input 1): per batch matrix `[panels: packed_panels_len(K, N)][cterm:
+//! Packed constant (input 1): per batch matrix `[panels: packed_panels_len(K, N, nr)][cterm:
 //! i32 × N8]`, then `[zb: i32 × N8]` (when needed) and the per-column parameter table
-//! ([`super::qparams::param_table`]), `N8 = ceil(N/8)·8`.
+//! ([`super::qparams::param_table`]), `N8 = ceil(N/8)·8`. The panels are 8 columns wide
+//! for the CLIF microkernel and 16 wide when the AVX-512 VNNI ukernel
+//! ([`crate::ukernels::QgemmArgs`]) is used.
 //!
 //! Work item: one 4-row tile × one block of up to [`QNB`] columns × one batch index,
 //! `item = (batch · n_blocks + block) · m_tiles + m_tile`. Each item packs its 4 rows of `a`
-//! into scratch (`[K/4][4][4]` + the 4 row sums), then runs the tiles of its block.
+//! into scratch (`[K/4][4][4]` + the 4 row sums), then runs the tiles of its block: the CLIF
+//! tile ([`super::qgemm::emit_dot_tile`]) per 8 columns followed by the epilogue, or one
+//! ukernel call for the whole block into an `i32` scratch block that the same epilogue then
+//! reads 4 × 8 at a time.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -34,6 +39,8 @@ use super::qgemm::{
 use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::pack_i8::{col_sums, pack_panels_k4, packed_panels_len, push_i32s, IntMatrix, KG, QMR, QNR};
+use crate::ukernels::call::{emit_call, Operand};
+use crate::ukernels::{QgemmArgs, UkernelImports};
 use crate::JitError;
 
 /// Columns per work item (a multiple of [`QNR`]); a `K × 256` block of `b` is L2-resident.
@@ -55,6 +62,8 @@ struct QGemmPlan {
     out: QOutKind,
     /// Byte offset of the shared tables (`zb`, then the parameter table).
     shared: i64,
+    /// The AVX-512 VNNI ukernel, when the dot products run on it (16-column panels).
+    uk: Option<UkernelImports>,
 }
 
 /// `(a_zero_point, b_zero_points per column, b scales or empty)` of the operands.
@@ -135,11 +144,13 @@ fn lower(
     let zb: Vec<i64> = ops.zb.iter().map(|&z| z + b_delta).collect();
     let need_rsum = zb.iter().any(|&z| z != 0);
     let n8 = n.div_ceil(QNR) * QNR;
+    let uk = cx.target.qgemm_ukernel().cloned();
+    let nr = if uk.is_some() { QgemmArgs::NR } else { QNR };
     let mats: usize = batch_b.iter().product();
     let mut packed = Vec::new();
     for i in 0..mats {
         let view = IntMatrix { data: &bdata, rows: k, cols: n, rs: n, cs: 1, offset: i * k * n };
-        pack_panels_k4(&view, b_delta, &mut packed);
+        pack_panels_k4(&view, b_delta, nr, &mut packed);
         let cs = col_sums(&view, b_delta, true);
         let cterm: Vec<i32> = (0..n)
             .map(|c| {
@@ -150,7 +161,7 @@ fn lower(
             .collect();
         push_i32s(&mut packed, &cterm, n8, 0);
     }
-    let block = i64_of(packed_panels_len(k, n) + 4 * n8);
+    let block = i64_of(packed_panels_len(k, n, nr) + 4 * n8);
     let shared = i64_of(packed.len());
     if need_rsum {
         let z: Vec<i32> = zb.iter().map(|&z| z as i32).collect();
@@ -172,6 +183,7 @@ fn lower(
         need_rsum,
         out,
         shared,
+        uk,
     };
     Ok(emit(cx, &plan))
 }
@@ -267,6 +279,9 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
     let n8 = n.div_ceil(QNR) * QNR;
     let (a_base, b_base, c_base, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
     let rsum_ptr = cx.b.ins().iadd_imm_s(scratch, i64_of(groups * 16));
+    // The ukernel's i32 block `[QMR][QNB]`, 64-byte aligned after the row tile and sums.
+    let c_block_off = (groups * 16 + 16).div_ceil(64) * 64;
+    let c_block = cx.b.ins().iadd_imm_s(scratch, i64_of(c_block_off));
     let zb_off = p.shared;
     let params_off = p.shared + if p.need_rsum { i64_of(4 * n8) } else { 0 };
     let entry = match p.out {
@@ -312,16 +327,31 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
             cx.b.ins().iadd(c_base, t)
         };
         let block = |cx: &mut KernelCx, mr: usize, width: usize| {
-            let panel = |cx: &mut KernelCx, col: Value, cols: usize| {
-                // col: first column of the panel (multiple of 8).
-                let cols_ptr = {
-                    let off = cx.b.ins().imul_imm_s(col, i64_of(groups * KG));
+            if let Some(uk) = &p.uk {
+                // Panel `n0 / 16` starts at byte `(n0 / 16)·groups·64 = n0·groups·4`.
+                let b = {
+                    let off = cx.b.ins().imul_imm_s(n0, i64_of(groups * KG));
                     cx.b.ins().iadd(b_mat, off)
                 };
-                let acc = emit_dot_tile(cx, scratch, cols_ptr, groups, SignedSide::Cols);
+                emit_qgemm_call(cx, uk, (scratch, b, c_block), width, groups, 0, QNB);
+            }
+            let panel = |cx: &mut KernelCx, col: Value, cols: usize| {
+                // col: first column of the panel (multiple of 8).
+                let acc = if p.uk.is_some() {
+                    let local = cx.b.ins().isub(col, n0);
+                    let panel = cx.b.ins().udiv_imm_u(local, QNR as i64);
+                    load_acc_block(cx, c_block, panel)
+                } else {
+                    let cols_ptr = {
+                        let off = cx.b.ins().imul_imm_s(col, i64_of(groups * KG));
+                        cx.b.ins().iadd(b_mat, off)
+                    };
+                    emit_dot_tile(cx, scratch, cols_ptr, groups, SignedSide::Cols)
+                };
                 let c4 = cx.b.ins().imul_imm_s(col, 4);
                 let cterm = {
-                    let t = cx.b.ins().iadd_imm_s(b_mat, i64_of(packed_panels_len(k, n)));
+                    let nr = if p.uk.is_some() { QgemmArgs::NR } else { QNR };
+                    let t = cx.b.ins().iadd_imm_s(b_mat, i64_of(packed_panels_len(k, n, nr)));
                     cx.b.ins().iadd(t, c4)
                 };
                 let cz_rsum = if p.need_rsum {
@@ -381,7 +411,48 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
             cx.if_else(is_last, |cx| rows_of(cx, tail_rows), |cx| rows_of(cx, QMR));
         }
     });
-    KernelInfo { work_items: batches * n_blocks * m_tiles, scratch_bytes: groups * 16 + 16 }
+    let scratch_bytes = if p.uk.is_some() { c_block_off + QMR * QNB * 4 } else { groups * 16 + 16 };
+    KernelInfo { work_items: batches * n_blocks * m_tiles, scratch_bytes }
+}
+
+/// Emits the ukernel call computing the raw dot products of the packed row tile `a` with the
+/// `width` columns of 16-column panels (`groups · 64` bytes apart) at `b` into `c` (`i32`,
+/// row stride `ldc`); `flags` as [`QgemmArgs::flags`].
+pub(crate) fn emit_qgemm_call(
+    cx: &mut KernelCx,
+    uk: &UkernelImports,
+    (a, b, c): (Value, Value, Value),
+    width: usize,
+    groups: usize,
+    flags: i64,
+    ldc: usize,
+) {
+    let Some(func) = uk.qgemm_func else { return };
+    // Field order of `QgemmArgs`.
+    let fields = [
+        Operand::Val(a),
+        Operand::Val(b),
+        Operand::Imm(i64_of(groups * 64)),
+        Operand::Val(c),
+        Operand::Imm(i64_of(ldc)),
+        Operand::Imm(i64_of(width)),
+        Operand::Imm(i64_of(groups)),
+        Operand::Imm(flags),
+    ];
+    debug_assert_eq!(fields.len(), QgemmArgs::FIELDS);
+    emit_call(cx, uk, func, &fields);
+}
+
+/// The 8 accumulators of 8-column panel `panel` (run time) of an `i32` block `[QMR][QNB]`
+/// written by the ukernel, in [`emit_dot_tile`]'s order (`acc[2·r + v]`: row `r`, columns
+/// `4v..4v + 4` of the panel).
+pub(crate) fn load_acc_block(cx: &mut KernelCx, block: Value, panel: Value) -> [Value; 8] {
+    let off = cx.b.ins().imul_imm_s(panel, i64_of(QNR * 4));
+    let tile = cx.b.ins().iadd(block, off);
+    std::array::from_fn(|i| {
+        let (r, v) = (i / 2, i % 2);
+        cx.load(types::I32X4, tile, (4 * (r * QNB + 4 * v)) as i32)
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! |---|---|---|---|
 //! | AVX-512F | 8 × 32 (16 zmm accumulators) | `sgemm_avx512.rs` | MLAS `SgemmKernelAvx512F`, BLIS skx |
 //! | AVX2 + FMA | 6 × 16 (12 ymm accumulators) | `sgemm_avx2.rs` | BLIS haswell 6×16, MLAS FMA3 |
+//! | AVX-512 VNNI (int8) | 4 × 64 (16 zmm `i32` accumulators) | `qgemm_avx512.rs` | MLAS `QgemmU8S8KernelAvx512Vnni`, oneDNN brgemm |
 //!
 //! Object files ([`crate::emit_object`]) never call ukernels: a foreign target has none of
 //! these symbols, so object emission always takes the pure-CLIF path.
@@ -35,6 +36,8 @@ use crate::JitError;
 pub(crate) mod call;
 #[cfg(target_arch = "x86_64")]
 mod conv_avx512;
+#[cfg(target_arch = "x86_64")]
+mod qgemm_avx512;
 #[cfg(target_arch = "x86_64")]
 mod sgemm_avx2;
 #[cfg(target_arch = "x86_64")]
@@ -70,6 +73,8 @@ pub struct CpuFeatures {
     pub avx2_fma: bool,
     /// AVX-512 Foundation.
     pub avx512f: bool,
+    /// AVX-512 VNNI (512-bit `vpdpbusd`; the int8 GEMM kernel).
+    pub avx512vnni: bool,
 }
 
 impl CpuFeatures {
@@ -95,6 +100,7 @@ fn detect() -> CpuFeatures {
     CpuFeatures {
         avx2_fma: is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
         avx512f: is_x86_feature_detected!("avx512f"),
+        avx512vnni: is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni"),
     }
 }
 
@@ -221,6 +227,97 @@ impl ConvArgs {
     pub const PANEL: usize = 32;
     /// The symbol generated code imports.
     pub const SYMBOL: &'static str = "int8xc_conv_f32_avx512";
+}
+
+/// The argument block of the int8 GEMM ukernel (AVX-512 VNNI only; `repr(C)`, 8-byte
+/// fields): the raw `i32` dot products of one packed 4-row tile with `n` columns of panels.
+///
+/// `C(r, j) = Σ_{g, i<4} A[g][r][i] · B[j / 16][g][j % 16][i]` for `r < 4`, `j < n`, with
+/// - `a`: the row tile `[groups][4 rows][4 k]` bytes ([`crate::kernels::qmatmul`] packs it);
+/// - `b`: panels of 16 columns, `[groups][16 cols][4 k]` bytes each, `b_panel` bytes apart
+///   ([`crate::pack_i8::pack_panels_k4`] with `nr = 16`); all `⌈n/16⌉` panels are readable
+///   in full (padding columns included);
+/// - `C(r, j) = c[r·ldc + j]` (`i32`), only `j < n` written;
+/// - bytes are `u8` on one side and `i8` on the other: the panels are `i8` unless `flags`
+///   has [`QgemmArgs::A_SIGNED`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct QgemmArgs {
+    /// The packed row tile.
+    pub a: *const u8,
+    /// The first panel.
+    pub b: *const u8,
+    /// Bytes between consecutive panels.
+    pub b_panel: i64,
+    /// The `i32` output.
+    pub c: *mut i32,
+    /// Row stride of C, in elements.
+    pub ldc: i64,
+    /// Columns.
+    pub n: i64,
+    /// `k` groups of 4 (`⌈K/4⌉`).
+    pub groups: i64,
+    /// [`QgemmArgs::A_SIGNED`] or 0.
+    pub flags: i64,
+}
+
+impl QgemmArgs {
+    /// `flags` bit: the row tile holds the `i8` operand (the panels the `u8` one).
+    pub const A_SIGNED: i64 = 1;
+    /// Number of 8-byte fields.
+    pub const FIELDS: usize = 8;
+    /// Columns per panel.
+    pub const NR: usize = 16;
+    /// The symbol generated code imports.
+    pub const SYMBOL: &'static str = "int8xc_qgemm_u8i8_avx512vnni";
+}
+
+/// The AVX-512 VNNI int8 GEMM entry point ([`QgemmArgs::SYMBOL`]).
+///
+/// # Safety
+/// Only for generated code and [`qgemm_tile`]: the CPU supports AVX-512F + VNNI and `args`
+/// points to a valid [`QgemmArgs`].
+#[cfg(target_arch = "x86_64")]
+unsafe extern "C" fn int8xc_qgemm_u8i8_avx512vnni(args: *const QgemmArgs) {
+    // SAFETY: forwarded contract.
+    unsafe { qgemm_avx512::qgemm(&*args) }
+}
+
+/// Runs the int8 ukernel on slices (for tests and benchmarks): `c[4 × n]` (row stride `n`)
+/// with `a` a packed 4-row tile of `groups` groups and `b` the 16-column panels of `n`
+/// columns, as in [`QgemmArgs`].
+///
+/// Errors: [`JitError::Target`] without AVX-512 VNNI; [`JitError::Graph`] when a slice is
+/// shorter than the shapes need.
+pub fn qgemm_tile(n: usize, groups: usize, a: &[u8], b: &[u8], a_signed: bool, c: &mut [i32]) -> Result<(), JitError> {
+    if !CpuFeatures::host().avx512vnni {
+        return Err(JitError::Target { triple: "host".into(), message: "no AVX-512 VNNI on this CPU".into() });
+    }
+    let panel = groups * 64;
+    for (what, have, need) in [("A", a.len(), groups * 16), ("B", b.len(), n.div_ceil(16) * panel), ("C", c.len(), 4 * n)] {
+        if have < need {
+            return Err(JitError::Graph(format!("qgemm 4x{n}, {groups} groups: {what} has {have} elements, needs {need}")));
+        }
+    }
+    let args = QgemmArgs {
+        a: a.as_ptr(),
+        b: b.as_ptr(),
+        b_panel: panel as i64,
+        c: c.as_mut_ptr(),
+        ldc: n as i64,
+        n: n as i64,
+        groups: groups as i64,
+        flags: if a_signed { QgemmArgs::A_SIGNED } else { 0 },
+    };
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the host supports AVX-512 VNNI (checked above) and the slices cover every
+    // element the arguments name (lengths checked above).
+    unsafe {
+        int8xc_qgemm_u8i8_avx512vnni(&args)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = args;
+    Ok(())
 }
 
 /// The AVX-512 convolution entry point ([`ConvArgs::SYMBOL`]).
@@ -370,6 +467,8 @@ pub(crate) struct UkernelImports {
     pub sig: Signature,
     /// The convolution kernel ([`ConvArgs`]; AVX-512 only).
     pub conv_func: Option<FuncId>,
+    /// The int8 GEMM kernel ([`QgemmArgs`]; AVX-512 VNNI hosts only).
+    pub qgemm_func: Option<FuncId>,
 }
 
 /// Registers the symbols of `isa`'s kernels with the JIT builder (before the module exists).
@@ -379,6 +478,9 @@ pub(crate) fn register_symbols(builder: &mut JITBuilder, isa: UkernelIsa) {
     builder.symbol(uk.symbol, uk.entry() as *const u8);
     if isa == UkernelIsa::Avx512 {
         builder.symbol(ConvArgs::SYMBOL, int8xc_conv_f32_avx512 as *const u8);
+        if CpuFeatures::host().avx512vnni {
+            builder.symbol(QgemmArgs::SYMBOL, int8xc_qgemm_u8i8_avx512vnni as *const u8);
+        }
     }
 }
 
@@ -398,7 +500,12 @@ pub(crate) fn declare_imports(module: &mut JITModule, isa: UkernelIsa) -> Result
     } else {
         None
     };
-    Ok(UkernelImports { sgemm, sgemm_func, sig, conv_func })
+    let qgemm_func = if isa == UkernelIsa::Avx512 && cfg!(target_arch = "x86_64") && CpuFeatures::host().avx512vnni {
+        Some(module.declare_function(QgemmArgs::SYMBOL, Linkage::Import, &sig).map_err(err)?)
+    } else {
+        None
+    };
+    Ok(UkernelImports { sgemm, sgemm_func, sig, conv_func, qgemm_func })
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -445,6 +552,40 @@ mod tests {
                 assert!(c[m * n..].iter().all(|x| x.is_nan()), "{isa:?} wrote past C");
             }
         }
+    }
+
+    #[test]
+    fn qgemm_tile_matches_a_reference_on_edge_widths_both_signednesses() {
+        if !CpuFeatures::host().avx512vnni {
+            return;
+        }
+        for &(n, groups) in &[(1usize, 1usize), (15, 3), (16, 1), (17, 2), (64, 5), (65, 4), (130, 7), (8, 0)] {
+            let a: Vec<u8> = (0..groups * 16).map(|i| (i * 37 % 251) as u8).collect();
+            let b: Vec<u8> = (0..n.div_ceil(16) * groups * 64).map(|i| (i * 101 % 253) as u8).collect();
+            for a_signed in [false, true] {
+                let mut c = vec![i32::MIN; 4 * n + 5];
+                qgemm_tile(n, groups, &a, &b, a_signed, &mut c).unwrap();
+                for r in 0..4 {
+                    for j in 0..n {
+                        let want: i32 = (0..groups * 4)
+                            .map(|p| {
+                                let (g, i) = (p / 4, p % 4);
+                                let x = a[g * 16 + r * 4 + i];
+                                let y = b[(j / 16) * groups * 64 + g * 64 + (j % 16) * 4 + i];
+                                if a_signed {
+                                    i32::from(x as i8) * i32::from(y)
+                                } else {
+                                    i32::from(x) * i32::from(y as i8)
+                                }
+                            })
+                            .sum();
+                        assert_eq!(c[r * n + j], want, "n {n} groups {groups} signed {a_signed} ({r}, {j})");
+                    }
+                }
+                assert!(c[4 * n..].iter().all(|&x| x == i32::MIN), "wrote past C");
+            }
+        }
+        assert!(qgemm_tile(16, 2, &[0; 31], &[0; 128], false, &mut [0; 64]).is_err());
     }
 
     #[test]
