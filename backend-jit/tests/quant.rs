@@ -107,6 +107,42 @@ fn check_qmatmul(a_shape: &[usize], b_shape: &[usize], c: Case, seed: u64) {
     assert_eq!(e, 0.0, "{a_shape:?} x {b_shape:?} {c:?}");
 }
 
+/// `QMatMul` with `b` a graph input (QLinearMatMul of two activations): per-tensor
+/// parameters, batch broadcasting, N off the 8-column step.
+fn check_qmatmul_runtime_b(a_shape: &[usize], b_shape: &[usize], c: Case, seed: u64) {
+    let mut rng = TestRng::new(seed);
+    let n = *b_shape.last().unwrap();
+    let mut g = Graph::new("qmatmul_rt");
+    let qa = QuantParams::per_tensor(0.02 + rng.f32().abs() * 0.01, zp(&mut rng, c.a_dt));
+    let x = g.add_input("a", qty(c.a_dt, a_shape, qa));
+    let qb = QuantParams::per_tensor(0.01 + rng.f32().abs() * 0.01, if c.zero_w { 0 } else { zp(&mut rng, c.b_dt) });
+    let w = g.add_input("b", qty(c.b_dt, b_shape, qb));
+    let mut inputs = vec![x, w];
+    if c.bias {
+        let b: Vec<i32> = (0..n).map(|_| (rng.next_u64() % 20001) as i32 - 10000).collect();
+        inputs.push(g.add_const("bias", TensorData::new(vec![n], Data::I32(b)).unwrap()));
+    }
+    let attrs = QMatMulAttrs { alpha: 1.0, requant: requant(&mut rng, &c) };
+    let y = node(&mut g, "y", Op::QMatMul(attrs), inputs);
+    g.outputs.push(y);
+    let (xa, xb) = (ints(&mut rng, c.a_dt, a_shape), ints(&mut rng, c.b_dt, b_shape));
+    assert_eq!(diff(&g, &[xa, xb]), 0.0, "{a_shape:?} x {b_shape:?} {c:?}");
+}
+
+#[test]
+fn qmatmul_runtime_b_matches_interpreter_bit_exact() {
+    for (i, mode) in [Some(RequantMode::F32Multiplier), Some(RequantMode::FixedPoint), None].into_iter().enumerate() {
+        let s = 200 + 10 * i as u64;
+        let out_dt = if mode.is_none() { DType::F32 } else { DType::U8 };
+        let c = Case { mode, out_dt, zero_w: false, bias: true, ..BASE };
+        check_qmatmul_runtime_b(&[2, 4], &[4, 3], c, s);
+        check_qmatmul_runtime_b(&[2, 3, 5, 17], &[3, 17, 21], Case { bias: false, ..c }, s + 1);
+        check_qmatmul_runtime_b(&[7, 9], &[9, 16], Case { a_dt: DType::I8, b_dt: DType::I8, ..c }, s + 2);
+        let i8_out = if mode.is_none() { DType::F32 } else { DType::I8 };
+        check_qmatmul_runtime_b(&[3, 33], &[33, 13], Case { b_dt: DType::U8, out_dt: i8_out, clamp: true, ..c }, s + 3);
+    }
+}
+
 const BASE: Case = Case {
     a_dt: DType::U8,
     b_dt: DType::I8,

@@ -69,6 +69,7 @@ mod qgemm;
 mod qlinear;
 mod qmatmul;
 mod qmatmul_dynamic;
+mod qmatmul_runtime;
 mod qparams;
 mod qpool;
 mod quantize;

@@ -74,6 +74,9 @@ struct Operands {
 
 /// `QMatMul`: see [`int8xc_ir::Op::QMatMul`].
 pub(crate) fn lower_qmatmul(cx: &mut KernelCx, attrs: &QMatMulAttrs) -> Result<KernelInfo, JitError> {
+    if cx.constant(1).is_none() {
+        return super::qmatmul_runtime::lower_qmatmul_runtime_b(cx, attrs);
+    }
     cx.expect_arity(2..=3, 1)?;
     let (ta, tb) = (cx.in_ty(0)?, cx.in_ty(1)?);
     let bad = |what: &str| JitError::unsupported(cx.node, format!("{what} must have quantization parameters"));
