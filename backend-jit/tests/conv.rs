@@ -70,6 +70,36 @@ fn grouped_and_depthwise_conv() {
     check(&Case { bias: false, d: [2, 2], ..case(4, 12, 4, 3, 1, 2, 4) }, 12, 1);
 }
 
+/// Weights and bias that are graph inputs (the direct-convolution path).
+#[test]
+fn conv_with_run_time_weights_and_bias() {
+    for (i, cs) in [
+        case(3, 9, 4, 3, 1, 1, 1),
+        Case { d: [2, 1], p: [2, 1, 0, 3], s: [2, 1], ..case(4, 11, 6, 3, 1, 0, 2) },
+        Case { n: 2, bias: false, ..case(6, 7, 6, 3, 2, 1, 6) },
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut rng = TestRng::new(30 + i as u64);
+        let mut g = Graph::new("conv_rt");
+        let x = g.add_input("x", f32_ty(&[cs.n, cs.c, cs.h, cs.w]));
+        let w_shape = [cs.m, cs.c / cs.g, cs.k[0], cs.k[1]];
+        let w = g.add_input("w", f32_ty(&w_shape));
+        let mut ins = vec![x, w];
+        let mut feeds = vec![rng.tensor(&[cs.n, cs.c, cs.h, cs.w]), rng.tensor(&w_shape)];
+        if cs.bias {
+            ins.push(g.add_input("b", f32_ty(&[cs.m])));
+            feeds.push(rng.tensor(&[cs.m]));
+        }
+        let attrs = ConvAttrs { kernel: cs.k, strides: cs.s, pads: cs.p, dilations: cs.d, group: cs.g };
+        let y = node(&mut g, "y", Op::Conv(attrs), ins);
+        g.outputs.push(y);
+        let e = diff_with_threads(&g, &feeds, 2);
+        assert!(e <= TOL, "{cs:?}: max error {e}");
+    }
+}
+
 #[test]
 fn big_conv_splits_across_threads() {
     check(&Case { n: 2, ..case(32, 30, 40, 3, 1, 1, 1) }, 13, 2);

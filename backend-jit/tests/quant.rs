@@ -249,6 +249,52 @@ fn check_qconv(
     assert_eq!(e, 0.0);
 }
 
+/// `QConv` and `ConvInteger` whose weights (and `ConvInteger`'s zero points) are graph
+/// inputs: the direct-convolution path.
+#[test]
+fn qconv_and_conv_integer_with_run_time_weights() {
+    let mut rng = TestRng::new(300);
+    for (i, (mode, per_channel, x_dt)) in [
+        (RequantMode::F32Multiplier, true, DType::U8),
+        (RequantMode::FixedPoint, false, DType::I8),
+        (RequantMode::F32Multiplier, false, DType::I8),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (xs, m, group) = ([1, 4, 7, 6], 6, if i == 1 { 2 } else { 1 });
+        let ws = [m, xs[1] / group, 3, 3];
+        let c = Case { a_dt: x_dt, out_dt: x_dt, mode: Some(mode), per_channel, zero_w: false, clamp: i == 2, ..BASE };
+        let mut g = Graph::new("qconv_rt");
+        let qx = QuantParams::per_tensor(0.03, zp(&mut rng, x_dt));
+        let x = g.add_input("x", qty(x_dt, &xs, qx));
+        let w = g.add_input(
+            "w",
+            qty(DType::I8, &ws, weight_params(&mut rng, DType::I8, per_channel.then_some((0, m)), false)),
+        );
+        let b: Vec<i32> = (0..m).map(|_| (rng.next_u64() % 2001) as i32 - 1000).collect();
+        let bias = g.add_const("bias", TensorData::new(vec![m], Data::I32(b)).unwrap());
+        let conv = ConvAttrs { kernel: [3, 3], strides: [1, 2], pads: [1, 0, 1, 2], dilations: [1, 1], group };
+        let attrs = QConvAttrs { conv: conv.clone(), requant: requant(&mut rng, &c).unwrap() };
+        let y = node(&mut g, "y", Op::QConv(attrs), vec![x, w, bias]);
+        g.outputs.push(y);
+        let feeds = [ints(&mut rng, x_dt, &xs), ints(&mut rng, DType::I8, &ws)];
+        assert_eq!(diff(&g, &feeds), 0.0, "case {i}");
+
+        // ConvInteger with run-time zero points (x: scalar, w: per output channel).
+        let mut g = Graph::new("convinteger_rt");
+        let x = g.add_input("x", TensorType::new(x_dt, xs.to_vec()));
+        let w_dt = if x_dt == DType::I8 { DType::I8 } else { DType::U8 };
+        let w = g.add_const("w", ints(&mut rng, w_dt, &ws));
+        let zx = g.add_input("zx", TensorType::new(x_dt, vec![]));
+        let zw = g.add_input("zw", TensorType::new(w_dt, vec![m]));
+        let y = node(&mut g, "y", Op::ConvInteger(conv), vec![x, w, zx, zw]);
+        g.outputs.push(y);
+        let feeds = [ints(&mut rng, x_dt, &xs), ints(&mut rng, x_dt, &[]), ints(&mut rng, w_dt, &[m])];
+        assert_eq!(diff(&g, &feeds), 0.0, "ConvInteger case {i}");
+    }
+}
+
 fn conv_attrs_default() -> ConvAttrs {
     ConvAttrs { kernel: [1, 1], strides: [1, 1], pads: [0; 4], dilations: [1, 1], group: 1 }
 }

@@ -132,7 +132,7 @@ pub(crate) fn conv_shape_geometry(cx: &KernelCx, a: &ConvAttrs) -> Result<ConvGe
 pub(crate) fn lower_conv(cx: &mut KernelCx, a: &ConvAttrs) -> Result<KernelInfo, JitError> {
     let geo = conv_geometry(cx, a)?;
     let Some(wdata) = cx.constant(1).and_then(|t| t.as_f32()) else {
-        return Err(JitError::unsupported(cx.node, "Conv with run-time (non-constant) weights"));
+        return super::conv_direct::lower_conv_direct(cx, &geo, &super::conv_direct::DirectConv::F32);
     };
     if geo.g == geo.c && geo.m == geo.c && geo.g > 1 {
         return conv_dw::lower_depthwise(cx, &geo);

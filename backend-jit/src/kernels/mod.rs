@@ -49,6 +49,7 @@
 //!    `backend-jit/tests/`.
 
 mod conv;
+mod conv_direct;
 mod conv_dw;
 mod conv_transpose;
 mod elementwise;

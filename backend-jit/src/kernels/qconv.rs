@@ -32,6 +32,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use int8xc_ir::{ConvAttrs, DType, QConvAttrs};
 
 use super::conv::{conv_shape_geometry, ConvGeom};
+use super::conv_direct::{lower_conv_direct, DirectConv, Zp};
 use super::qgemm::{
     dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
     SignedSide, FIXED_ENTRY_BYTES,
@@ -63,6 +64,18 @@ pub(crate) fn lower_qconv(cx: &mut KernelCx, attrs: &QConvAttrs) -> Result<Kerne
     let mg4 = geo.mg().div_ceil(QMR) * QMR;
     // Parameters per channel, laid out [group][Mg4].
     let all = param_table(out, Some(&attrs.requant), 1.0, qx.scale[0], &qw.scale, geo.m, geo.m);
+    if cx.constant(1).is_none() {
+        let kind = DirectConv::Int {
+            out,
+            table: all,
+            zx: Zp::Const(vec![qx.zero_point[0]]),
+            zw: Zp::Const(zw.iter().map(|&z| z as i32).collect()),
+            x_signed: byte_delta(cx, "x", tx.dtype, false)? != 0,
+            w_signed: byte_delta(cx, "w", tw.dtype, true)? == 0,
+            bias: cx.node.inputs.len() > 2,
+        };
+        return lower_conv_direct(cx, &geo, &kind);
+    }
     let entry = all.len() / geo.m.max(1);
     let mut params = Vec::with_capacity(geo.g * mg4 * entry);
     for g in 0..geo.g {
@@ -80,12 +93,37 @@ pub(crate) fn lower_qconv(cx: &mut KernelCx, attrs: &QConvAttrs) -> Result<Kerne
     lower(cx, &geo, i64::from(qx.zero_point[0]), zw, bias, out, params)
 }
 
-/// `ConvInteger` (ONNX opset 10) with constant weights and zero points.
+/// `ConvInteger` (ONNX opset 10); with run-time weights or zero points, the direct
+/// convolution of [`super::conv_direct`].
 pub(crate) fn lower_conv_integer(cx: &mut KernelCx, a: &ConvAttrs) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=4, 1)?;
     let geo = conv_shape_geometry(cx, a)?;
     if cx.out_ty(0)?.dtype != DType::I32 {
         return Err(JitError::invalid(cx.node, "ConvInteger output must be i32"));
+    }
+    if (1..cx.node.inputs.len()).any(|i| cx.constant(i).is_none()) {
+        let (tx, tw) = (cx.in_ty(0)?, cx.in_ty(1)?);
+        let zp = |cx: &KernelCx, i: usize, what: &str| -> Result<Zp, JitError> {
+            let Ok(t) = cx.in_ty(i) else { return Ok(Zp::Const(vec![0])) };
+            match const_ints(cx, i, what) {
+                Ok(Some(v)) => Ok(Zp::Const(v.iter().map(|&z| z as i32).collect())),
+                _ => Ok(Zp::Input {
+                    index: i,
+                    per_channel: t.numel() > 1,
+                    signed: byte_delta(cx, what, t.dtype, true)? == 0,
+                }),
+            }
+        };
+        let kind = DirectConv::Int {
+            out: QOutKind::I32,
+            table: Vec::new(),
+            zx: zp(cx, 2, "x_zero_point")?,
+            zw: zp(cx, 3, "w_zero_point")?,
+            x_signed: byte_delta(cx, "x", tx.dtype, false)? != 0,
+            w_signed: byte_delta(cx, "w", tw.dtype, true)? == 0,
+            bias: false,
+        };
+        return lower_conv_direct(cx, &geo, &kind);
     }
     let zx = const_ints(cx, 2, "x_zero_point")?.unwrap_or_else(|| vec![0]);
     let [zx] = zx.as_slice() else {
