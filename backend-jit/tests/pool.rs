@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use int8xc_ir::{Graph, Op, PoolAttrs};
+use int8xc_ir::{DType, Data, Graph, Op, PoolAttrs, TensorData, TensorType};
 use proptest::prelude::*;
 
 fn pool_graph(max: bool, a: PoolAttrs, shape: &[usize]) -> Option<Graph> {
@@ -66,5 +66,53 @@ proptest! {
         let pads = [p.0.min(k.0 - 1), p.1.min(k.1 - 1), p.2.min(k.0 - 1), p.3.min(k.1 - 1)];
         let a = PoolAttrs { kernel: [k.0, k.1], strides: [s.0, s.1], pads, dilations: d, ceil_mode: ceil, count_include_pad: include };
         check(max, a, &[1, 3, hw.0, hw.1], seed);
+    }
+}
+
+/// `MaxPool` on `u8`/`i8` planes wide enough for the 16-output vector steps (strides 1 and 2)
+/// and their scalar borders; bit-exact.
+fn check_int8(signed: bool, a: PoolAttrs, shape: &[usize], seed: u64) -> bool {
+    let dtype = if signed { DType::I8 } else { DType::U8 };
+    let mut g = Graph::new("qpool");
+    let x = g.add_input("x", TensorType::new(dtype, shape.to_vec()));
+    let Ok(y) = g.add_node("y", Op::MaxPool(a.clone()), vec![x]) else { return false };
+    g.outputs.push(y[0]);
+    let mut rng = TestRng::new(seed);
+    let len: usize = shape.iter().product();
+    let data = if signed {
+        Data::I8((0..len).map(|_| rng.next_u64() as i8).collect())
+    } else {
+        Data::U8((0..len).map(|_| rng.next_u64() as u8).collect())
+    };
+    let e = diff(&g, &[TensorData::new(shape.to_vec(), data).unwrap()]);
+    assert_eq!(e, 0.0, "{dtype} {a:?} {shape:?}");
+    true
+}
+
+#[test]
+fn int8_max_pool_resnet_stem_and_wide_planes() {
+    assert!(check_int8(false, attrs(3, 2, 1), &[1, 16, 32, 32], 20));
+    assert!(check_int8(true, attrs(3, 1, 1), &[2, 3, 9, 40], 21));
+    assert!(check_int8(false, PoolAttrs { dilations: [2, 3], ..attrs(3, 2, 2) }, &[1, 2, 20, 75], 22));
+    assert!(check_int8(true, PoolAttrs { ceil_mode: true, ..attrs(2, 2, 0) }, &[1, 2, 7, 67], 23));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_int8_max_pools_match_interpreter(
+        signed in any::<bool>(),
+        k in (1usize..4, 1usize..4),
+        s in (1usize..4, 1usize..5),
+        p in (0usize..3, 0usize..3, 0usize..3, 0usize..3),
+        d in (1usize..3, 1usize..3),
+        ceil in any::<bool>(),
+        hw in (1usize..12, 1usize..80),
+        seed in any::<u64>(),
+    ) {
+        let pads = [p.0.min(k.0 - 1), p.1.min(k.1 - 1), p.2.min(k.0 - 1), p.3.min(k.1 - 1)];
+        let a = PoolAttrs { kernel: [k.0, k.1], strides: [s.0, s.1], pads, dilations: [d.0, d.1], ceil_mode: ceil, count_include_pad: false };
+        check_int8(signed, a, &[1, 2, hw.0, hw.1], seed);
     }
 }

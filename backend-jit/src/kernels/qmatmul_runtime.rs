@@ -73,7 +73,7 @@ pub(crate) fn lower_qmatmul_runtime_b(cx: &mut KernelCx, attrs: &QMatMulAttrs) -
         broadcast_strides(own, &batch).unwrap_or_default().into_iter().map(|s| s * i64_of(unit)).collect()
     };
     let (a_batch, b_batch) = (strides(batch_a, m * k), strides(batch_b, k * n));
-    let (za, zb) = (qa.zero_point[0] as i32, qb.zero_point[0] as i32);
+    let (za, zb) = (qa.zero_point[0], qb.zero_point[0]);
     let ob = out_bytes(out);
     let (pa, pb, py, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
     let bias = if has_bias { Some(cx.input(2)) } else { None };

@@ -5,10 +5,10 @@
 //!
 //! Work item of all three: one channel plane of one image (`item = n · C + c`).
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use int8xc_ir::{DType, PoolAttrs};
 
+use super::qgemm::shuffle;
 use super::qlinear::per_tensor_byte;
 use super::quantize::{load_bytes_x16, load_int, store_int, RoundSat};
 use super::{i64_of, KernelCx, KernelInfo};
@@ -230,8 +230,14 @@ pub(crate) fn lower_qlinear_average_pool(
 
 /// `MaxPool` on `u8`/`i8` (the interpreter's integer `max_pool`): the maximum over each
 /// window's in-bounds elements (padding and dilation as [`PoolAttrs`]), the dtype's minimum
-/// for a window with none. Every tap's address is clamped into the plane and its value
-/// replaced by the minimum when out of bounds (branch-free). Work item: one plane.
+/// for a window with none. Work item: one plane.
+///
+/// The plane is first copied into scratch with its padding (and whatever ceil mode or the
+/// last vector step reads past the end) materialized as the dtype's minimum, which never wins
+/// a maximum; then every output row is computed 16 outputs per step with no bounds checks:
+/// per tap one 16-byte load (stride 1), or two loads and an even-byte shuffle (stride 2), or
+/// 16 byte inserts (larger strides), and one `pmaxub`/`pmaxsb`. The last step of a row stores
+/// only its valid lanes.
 pub(crate) fn lower_max_pool_int8(cx: &mut KernelCx, a: &PoolAttrs) -> Result<KernelInfo, JitError> {
     cx.expect_arity(1..=1, 1)?;
     let dtype = cx.in_ty(0)?.dtype;
@@ -247,51 +253,117 @@ pub(crate) fn lower_max_pool_int8(cx: &mut KernelCx, a: &PoolAttrs) -> Result<Ke
         return Err(JitError::invalid(cx.node, "empty input plane"));
     }
     let signed = dtype == DType::I8;
-    let lowest = if signed { -128 } else { 0 };
-    let (src, dst) = (cx.input(0), cx.output(0));
-    let [kh, kw] = a.kernel.map(i64_of);
-    let [s0, s1] = a.strides.map(i64_of);
-    let [d0, d1] = a.dilations.map(i64_of);
-    let (p0, p1) = (i64_of(a.pads[0]), i64_of(a.pads[1]));
-    let (hh, ww) = (i64_of(h), i64_of(w));
+    let lowest: i64 = if signed { -128 } else { 0 };
+    let [kh, kw] = a.kernel;
+    let [s0, s1] = a.strides;
+    let [d0, d1] = a.dilations;
+    let (pt, pl) = (a.pads[0], a.pads[1]);
+    let steps = ow_n.div_ceil(16);
+    // Padded plane: every row/column any step reads (a stride-2 step loads one byte more
+    // than it uses), plus 32 bytes of slack.
+    let hp = (pt + h).max((oh_n - 1) * s0 + (kh - 1) * d0 + 1);
+    let wp = (pl + w).max((16 * steps - 1) * s1 + (kw - 1) * d1 + 2);
+    let scratch_bytes = hp * wp + 32;
+    let (src, dst, pad) = (cx.input(0), cx.output(0), cx.scratch());
     cx.for_items(|cx, p| {
-        let xo = cx.b.ins().imul_imm_s(p, hh * ww);
-        let xs = cx.b.ins().iadd(src, xo);
-        let yo = cx.b.ins().imul_imm_s(p, i64_of(oh_n * ow_n));
-        let ys = cx.b.ins().iadd(dst, yo);
-        cx.for_static(0, i64_of(oh_n), 1, |cx, oh| {
-            let h0 = cx.b.ins().imul_imm_s(oh, s0);
-            let h0 = cx.b.ins().iadd_imm_s(h0, -p0);
-            cx.for_static(0, i64_of(ow_n), 1, |cx, ow| {
-                let w0 = cx.b.ins().imul_imm_s(ow, s1);
-                let w0 = cx.b.ins().iadd_imm_s(w0, -p1);
-                let mut m = cx.b.ins().iconst(types::I32, lowest);
-                let low = m;
-                for i in 0..kh {
-                    let ih = cx.b.ins().iadd_imm_s(h0, i * d0);
-                    let in_h = cx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, ih, hh);
-                    for j in 0..kw {
-                        let iw = cx.b.ins().iadd_imm_s(w0, j * d1);
-                        let in_w = cx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, iw, ww);
-                        let ok = cx.b.ins().band(in_h, in_w);
-                        let off = cx.b.ins().imul_imm_s(ih, ww);
-                        let off = cx.b.ins().iadd(off, iw);
-                        let zero = cx.iconst(0);
-                        let off = cx.b.ins().select(ok, off, zero);
-                        let addr = cx.b.ins().iadd(xs, off);
-                        let v = load_int(cx, types::I8, signed, addr);
-                        let v = cx.b.ins().select(ok, v, low);
-                        m = if signed { cx.b.ins().smax(m, v) } else { cx.b.ins().umax(m, v) };
-                    }
-                }
-                let oo = cx.b.ins().imul_imm_s(oh, i64_of(ow_n));
-                let oo = cx.b.ins().iadd(oo, ow);
-                let o = cx.b.ins().iadd(ys, oo);
-                store_int(cx, m, types::I8, o);
+        // 1. The padded plane.
+        let low = cx.b.ins().iconst(types::I8, lowest);
+        let low_v = cx.b.ins().splat(types::I8X16, low);
+        cx.for_static(0, i64_of(scratch_bytes / 16), 1, |cx, i| {
+            let o = cx.b.ins().imul_imm_s(i, 16);
+            let d = cx.b.ins().iadd(pad, o);
+            cx.store(low_v, d, 0);
+        });
+        let xs = {
+            let o = cx.b.ins().imul_imm_s(p, i64_of(h * w));
+            cx.b.ins().iadd(src, o)
+        };
+        cx.for_static(0, i64_of(h), 1, |cx, r| {
+            let s = {
+                let o = cx.b.ins().imul_imm_s(r, i64_of(w));
+                cx.b.ins().iadd(xs, o)
+            };
+            let d = {
+                let o = cx.b.ins().imul_imm_s(r, i64_of(wp));
+                let t = cx.b.ins().iadd(pad, o);
+                cx.b.ins().iadd_imm_s(t, i64_of(pt * wp + pl))
+            };
+            cx.for_static(0, i64_of(w / 16), 1, |cx, i| {
+                let o = cx.b.ins().imul_imm_s(i, 16);
+                let sa = cx.b.ins().iadd(s, o);
+                let da = cx.b.ins().iadd(d, o);
+                let v = cx.load(types::I8X16, sa, 0);
+                cx.store(v, da, 0);
             });
+            for i in w / 16 * 16..w {
+                let v = cx.load(types::I8, s, i as i32);
+                cx.store(v, d, i as i32);
+            }
+        });
+        // 2. Output rows, 16 outputs per step.
+        let ys = {
+            let o = cx.b.ins().imul_imm_s(p, i64_of(oh_n * ow_n));
+            cx.b.ins().iadd(dst, o)
+        };
+        let even: [u8; 16] = std::array::from_fn(|i| 2 * i as u8);
+        let step = |cx: &mut KernelCx, row: Value, out: Value, ow0: Value, lanes: usize| {
+            let base = {
+                let o = cx.b.ins().imul_imm_s(ow0, i64_of(s1));
+                cx.b.ins().iadd(row, o)
+            };
+            let mut m = low_v;
+            for i in 0..kh {
+                for j in 0..kw {
+                    let off = (i * d0 * wp + j * d1) as i32;
+                    let v = match s1 {
+                        1 => cx.load(types::I8X16, base, off),
+                        2 => {
+                            let lo = cx.load(types::I8X16, base, off);
+                            let hi = cx.load(types::I8X16, base, off + 16);
+                            shuffle(cx, lo, hi, even)
+                        }
+                        _ => {
+                            let mut v = low_v;
+                            for l in 0..16 {
+                                let e = cx.load(types::I8, base, off + (l * s1) as i32);
+                                v = cx.b.ins().insertlane(v, e, l as u8);
+                            }
+                            v
+                        }
+                    };
+                    m = if signed { cx.b.ins().smax(m, v) } else { cx.b.ins().umax(m, v) };
+                }
+            }
+            let o = cx.b.ins().iadd(out, ow0);
+            if lanes == 16 {
+                cx.store(m, o, 0);
+            } else {
+                for l in 0..lanes {
+                    let e = cx.b.ins().extractlane(m, l as u8);
+                    cx.store(e, o, l as i32);
+                }
+            }
+        };
+        cx.for_static(0, i64_of(oh_n), 1, |cx, oh| {
+            let row = {
+                let o = cx.b.ins().imul_imm_s(oh, i64_of(s0 * wp));
+                cx.b.ins().iadd(pad, o)
+            };
+            let out = {
+                let o = cx.b.ins().imul_imm_s(oh, i64_of(ow_n));
+                cx.b.ins().iadd(ys, o)
+            };
+            cx.for_static(0, i64_of(ow_n / 16), 1, |cx, q| {
+                let ow0 = cx.b.ins().imul_imm_s(q, 16);
+                step(cx, row, out, ow0, 16);
+            });
+            if !ow_n.is_multiple_of(16) {
+                let ow0 = cx.iconst(i64_of(ow_n / 16 * 16));
+                step(cx, row, out, ow0, ow_n % 16);
+            }
         });
     });
-    Ok(KernelInfo { work_items: planes, scratch_bytes: 0 })
+    Ok(KernelInfo { work_items: planes, scratch_bytes })
 }
 
 /// True when input 0 is `u8`/`i8` (the `MaxPool` nodes this file lowers).
