@@ -205,6 +205,8 @@ fn quant_op(
         Op::QuantizeLinear { dtype, params } => one(quant::quantize_linear(inputs[0], *dtype, params)),
         Op::DequantizeLinear => one(quant::dequantize_linear(inputs[0], types[0])),
         Op::DynamicQuantizeLinear => quant::dynamic_quantize_linear(inputs[0]),
+        Op::QuantizeLinearDynamicParams { axis } => one(quant::quantize_linear_dynamic_params(inputs, *axis)),
+        Op::DequantizeLinearDynamicParams { axis } => one(quant::dequantize_linear_dynamic_params(inputs, *axis)),
         Op::MatMulInteger => one(qgemm::matmul_integer(inputs)),
         Op::ConvInteger(a) => one(qgemm::conv_integer(inputs, a, first()?)),
         Op::QConv(a) => one(qgemm::qconv(inputs, types, a, first()?)),
@@ -230,6 +232,7 @@ fn quant_op(
         Op::Lstm(a) => lstm::lstm(inputs, types, a, false),
         Op::DynamicQuantizeLstm(a) => lstm::lstm(inputs, types, a, true),
         Op::TopK(a) => ops::index::top_k(inputs, a),
+        Op::MaxPoolWithIndices { pool: p, column_major } => pool::max_pool_with_indices(inputs, p, *column_major),
         other => float_op(other, inputs).map(|t| vec![t]),
     }
 }

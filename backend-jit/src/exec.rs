@@ -9,7 +9,7 @@ use int8xc_ir::{Graph, ValueDef};
 use int8xc_runtime::{Executable, RuntimeError, Signature, Slot, Tensor};
 use rayon::prelude::*;
 
-use crate::kernels::KernelInfo;
+use crate::kernels::{FaultKind, FaultRecord, KernelInfo};
 use crate::module::{build_kernels, ArgSource, CodegenStats};
 use crate::target::{host_isa, IsaConfig, TargetFeatures};
 use crate::ukernels::{self, CpuFeatures};
@@ -77,9 +77,12 @@ impl Drop for CodeMemory {
 
 struct ReadyKernel {
     node: String,
+    op: &'static str,
     f: KernelFn,
     args: Vec<ArgSource>,
     info: KernelInfo,
+    /// `Some`: the kernel takes a fault record after the scratch pointer.
+    fault: Option<FaultKind>,
 }
 
 /// Per-call argument array; raw pointers into the arena, constants and scratch.
@@ -149,7 +152,7 @@ pub(crate) fn compile_jit(graph: &Graph, options: &JitOptions) -> Result<JitMode
             // `kernel_signature` in the host's default calling convention, which is the C ABI
             // `KernelFn` names.
             let f = unsafe { std::mem::transmute::<*const u8, KernelFn>(p) };
-            ReadyKernel { node: k.node.clone(), f, args: k.args.clone(), info: k.info }
+            ReadyKernel { node: k.node.clone(), op: k.op, f, args: k.args.clone(), info: k.info, fault: k.fault }
         })
         .collect();
     let threads = options.threads.max(1);
@@ -229,7 +232,7 @@ impl JitModel {
             let base = arena.as_mut_ptr();
             for (k, t) in self.kernels.iter().zip(&mut total) {
                 let start = std::time::Instant::now();
-                self.call_kernel(k, base, &consts);
+                self.call_kernel(k, base, &consts)?;
                 *t += start.elapsed();
             }
         }
@@ -249,10 +252,13 @@ impl JitModel {
         Ok(())
     }
 
-    fn call_kernel(&self, k: &ReadyKernel, arena: *mut u8, consts: &[*mut u8]) {
+    /// Calls kernel `k` over its work items (split over the pool). Errors: the kernel found
+    /// a bad run-time value (see [`crate::kernels::fault`]): the first faulting chunk's
+    /// record, as `node '<name>' (<op>): <message>`.
+    fn call_kernel(&self, k: &ReadyKernel, arena: *mut u8, consts: &[*mut u8]) -> Result<(), RuntimeError> {
         let w = k.info.work_items;
         if w == 0 {
-            return;
+            return Ok(());
         }
         let mut base: Vec<*mut u8> = Vec::with_capacity(k.args.len() + 1);
         for a in &k.args {
@@ -264,12 +270,17 @@ impl JitModel {
             });
         }
         let chunks = if self.pool.is_some() { self.threads.min(w) } else { 1 };
+        // One zeroed fault record per chunk, only for kernels that report faults; it outlives
+        // the calls below.
+        let mut records = vec![FaultRecord::default(); if k.fault.is_some() { chunks } else { 0 }];
+        let record_ptrs: Vec<*mut u8> = records.iter_mut().map(|r| std::ptr::from_mut(r).cast::<u8>()).collect();
         let calls: Vec<(CallArgs, i64, i64)> = (0..chunks)
             .map(|j| {
                 let mut args = base.clone();
                 // SAFETY: scratch region `j < threads` lies after the planned values:
                 // `arena_bytes + (j + 1) * scratch_bytes <= total`.
                 args.push(unsafe { arena.add(self.arena_bytes + j * self.scratch_bytes) });
+                args.extend(record_ptrs.get(j));
                 let (b, e) = (w * j / chunks, w * (j + 1) / chunks);
                 (CallArgs(args), b as i64, e as i64)
             })
@@ -277,16 +288,24 @@ impl JitModel {
         let call = |(args, b, e): &(CallArgs, i64, i64)| {
             // SAFETY: `run` checked the inputs against the signature, so every argument points
             // to a buffer of exactly the size the kernel was specialized for (arena slots and
-            // constants sized by the node's value types, scratch of `info.scratch_bytes`), and
-            // `0 <= b <= e <= work_items`. Concurrent chunks write disjoint outputs and their
-            // own scratch (see `CallArgs`).
+            // constants sized by the node's value types, scratch of `info.scratch_bytes`, and
+            // for a faulting kernel its own `FaultRecord` in `records`), and
+            // `0 <= b <= e <= work_items`. Concurrent chunks write disjoint outputs, their
+            // own scratch and their own record (see `CallArgs`).
             unsafe { (k.f)(args.0.as_ptr(), *b, *e) }
         };
         match &self.pool {
             Some(pool) if chunks > 1 => pool.install(|| calls.par_iter().for_each(call)),
             _ => calls.iter().for_each(call),
         }
+        drop(calls);
         tracing::trace!(node = %k.node, items = w, "kernel done");
+        match (k.fault, records.iter().find(|r| r.code != 0)) {
+            (Some(kind), Some(r)) => {
+                Err(RuntimeError::Backend(format!("node '{}' ({}): {}", k.node, k.op, kind.message(r.value))))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -302,8 +321,9 @@ impl Executable for JitModel {
         self.load_inputs(&mut arena, inputs)?;
         let consts: Vec<*mut u8> = self.consts.iter().map(|c| c.lines.as_ptr().cast::<u8>().cast_mut()).collect();
         let base = arena.as_mut_ptr();
+        // A fault stops the run before any output is copied out: the caller gets no tensors.
         for k in &self.kernels {
-            self.call_kernel(k, base, &consts);
+            self.call_kernel(k, base, &consts)?;
         }
         let mut out = Vec::with_capacity(self.outputs.len());
         for (src, (name, ty)) in self.outputs.iter().zip(&self.signature.outputs) {

@@ -10,7 +10,7 @@ use cranelift_module::{FuncId, Linkage, Module};
 use int8xc_ir::{Graph, ValueDef, ValueId};
 use int8xc_runtime::{MemoryPlan, PlanOptions};
 
-use crate::kernels::{kernel_signature, lower_node, KernelCx, KernelInfo};
+use crate::kernels::{kernel_signature, lower_node, FaultKind, KernelCx, KernelInfo};
 use crate::target::TargetFeatures;
 use crate::JitError;
 
@@ -50,10 +50,15 @@ pub(crate) struct KernelPlan {
     pub node: String,
     /// The function in the module.
     pub func: FuncId,
-    /// Inputs then outputs (the scratch pointer is appended at call time).
+    /// Inputs then outputs (the scratch pointer, and for a kernel that can fault the
+    /// fault-record pointer, are appended at call time).
     pub args: Vec<ArgSource>,
     /// Work items and scratch size.
     pub info: KernelInfo,
+    /// The node's op name (for messages).
+    pub op: &'static str,
+    /// `Some` when the kernel takes a fault record (see [`crate::kernels::fault`]).
+    pub fault: Option<FaultKind>,
 }
 
 /// All kernels of a graph, its memory plan and its constant buffers.
@@ -137,13 +142,14 @@ pub(crate) fn build_kernels<M: Module>(
         module.clear_context(&mut ctx);
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, index as u32);
-        let (info, mut packed) = {
+        let (info, mut packed, fault) = {
             let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
             let mut cx = KernelCx::new(&mut b, graph, node, target);
             let info = lower_node(&mut cx)?;
+            let fault = cx.fault_kind();
             let packed = cx.finish();
             b.finalize(module.target_config());
-            (info, packed)
+            (info, packed, fault)
         };
         let symbol = symbol_name(index, &node.name);
         let codegen = |e: String| JitError::Codegen { node: node.name.clone(), message: e };
@@ -174,7 +180,7 @@ pub(crate) fn build_kernels<M: Module>(
         }
         scratch_bytes = scratch_bytes.max(info.scratch_bytes.next_multiple_of(64));
         *stats.per_op.entry(node.op.name().to_string()).or_default() += 1;
-        kernels.push(KernelPlan { node: node.name.clone(), func, args, info });
+        kernels.push(KernelPlan { node: node.name.clone(), func, args, info, op: node.op.name(), fault });
     }
     stats.kernels = kernels.len();
     stats.constant_bytes = consts.iter().map(Vec::len).sum();

@@ -11,10 +11,13 @@
 //! - `int8xc_model_input_offsets: [u64; n_inputs]` and `int8xc_model_output_offsets:
 //!   [u64; n_outputs]`: where the caller writes each input and reads each output (dense,
 //!   row-major, little-endian); `u64::MAX` marks an output that is a constant;
-//! - the driver `void int8xc_model_run(uint8_t *arena)`, which calls every kernel in graph
-//!   order over its full work range (single-threaded) with pointers into `arena` and to the
-//!   constants.
+//! - the driver `uint64_t int8xc_model_run(uint8_t *arena)`, which calls every kernel in
+//!   graph order over its full work range (single-threaded) with pointers into `arena` and to
+//!   the constants, and returns 0; or, when kernel `k` finds a bad run-time value (an index
+//!   out of range, see [`crate::kernels::fault`]), stops after it and returns `1 + k`: the
+//!   outputs are then not valid.
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, StackSlotData, StackSlotKind, UserFuncName};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{default_libcall_names, DataDescription, Linkage, Module};
@@ -22,6 +25,7 @@ use cranelift_object::{ObjectBuilder, ObjectModule};
 use int8xc_ir::{Graph, ValueDef};
 use target_lexicon::Triple;
 
+use crate::kernels::fault;
 use crate::module::{build_kernels, ArgSource};
 use crate::target::{triple_isa, IsaConfig, TargetFeatures};
 use crate::{JitError, JitOptions};
@@ -78,6 +82,7 @@ pub(crate) fn emit(graph: &Graph, triple: &Triple, options: &JitOptions) -> Resu
     let ptr_ty = module.target_config().pointer_type();
     let mut sig = Signature::new(module.isa().default_call_conv());
     sig.params.push(AbiParam::new(ptr_ty));
+    sig.returns.push(AbiParam::new(types::I64));
     let driver = module.declare_function(DRIVER_SYMBOL, Linkage::Export, &sig).map_err(|e| cg(DRIVER_SYMBOL, e))?;
     let mut ctx = module.make_context();
     ctx.func.signature = sig;
@@ -92,11 +97,12 @@ pub(crate) fn emit(graph: &Graph, triple: &Triple, options: &JitOptions) -> Resu
         let arena = b.block_params(entry)[0];
         let const_gvs: Vec<_> = const_ids.iter().map(|&id| module.declare_data_in_func(id, b.func)).collect();
         let pbytes = ptr_ty.bytes();
-        for k in &compiled.kernels {
+        let record = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, fault::RECORD_BYTES, 3));
+        for (index, k) in compiled.kernels.iter().enumerate() {
             if k.info.work_items == 0 {
                 continue;
             }
-            let n = k.args.len() as u32 + 1;
+            let n = k.args.len() as u32 + 1 + u32::from(k.fault.is_some());
             let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, n * pbytes, 3));
             for (i, a) in k.args.iter().enumerate() {
                 let p = match *a {
@@ -106,14 +112,33 @@ pub(crate) fn emit(graph: &Graph, triple: &Triple, options: &JitOptions) -> Resu
                 b.ins().stack_store(ptr_ty, p, slot, (i as u32 * pbytes) as i32);
             }
             let scratch = b.ins().iadd_imm_s(arena, arena_bytes as i64);
-            b.ins().stack_store(ptr_ty, scratch, slot, ((n - 1) * pbytes) as i32);
+            b.ins().stack_store(ptr_ty, scratch, slot, (k.args.len() as u32 * pbytes) as i32);
+            if k.fault.is_some() {
+                let zero = b.ins().iconst(types::I64, 0);
+                b.ins().stack_store(ptr_ty, zero, record, fault::CODE_OFFSET);
+                let p = b.ins().stack_addr(ptr_ty, record, 0);
+                b.ins().stack_store(ptr_ty, p, slot, ((n - 1) * pbytes) as i32);
+            }
             let args = b.ins().stack_addr(ptr_ty, slot, 0);
             let fref = module.declare_func_in_func(k.func, b.func);
             let begin = b.ins().iconst(types::I64, 0);
             let end = b.ins().iconst(types::I64, k.info.work_items as i64);
             b.ins().call(fref, &[args, begin, end]);
+            if k.fault.is_some() {
+                let code = b.ins().stack_load(ptr_ty, types::I64, record, fault::CODE_OFFSET);
+                let failed = b.ins().icmp_imm_s(IntCC::NotEqual, code, 0);
+                let (stop, next) = (b.create_block(), b.create_block());
+                b.ins().brif(failed, stop, &[], next, &[]);
+                b.switch_to_block(stop);
+                b.seal_block(stop);
+                let status = b.ins().iconst(types::I64, index as i64 + 1);
+                b.ins().return_(&[status]);
+                b.switch_to_block(next);
+                b.seal_block(next);
+            }
         }
-        b.ins().return_(&[]);
+        let ok = b.ins().iconst(types::I64, 0);
+        b.ins().return_(&[ok]);
         b.finalize(module.target_config());
     }
     module.define_function(driver, &mut ctx).map_err(|e| cg(DRIVER_SYMBOL, format!("{e:?}")))?;

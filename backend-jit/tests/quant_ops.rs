@@ -71,8 +71,8 @@ fn jit_vs_interp(g: &Graph, inputs: &[TensorData]) -> Result<f32, JitError> {
 }
 
 /// Names of the ORT cases the JIT does not compile (asserted, so the list shrinks as
-/// support lands). FIXME(jit): blocked quantization parameters (opset 21 `block_size`).
-const ORT_CASES_UNSUPPORTED: &[&str] = &["quantize_blocked"];
+/// support lands): none.
+const ORT_CASES_UNSUPPORTED: &[&str] = &[];
 
 #[test]
 fn onnxruntime_quantized_cases_run_on_the_jit_bit_exact() {
@@ -199,6 +199,104 @@ proptest! {
         let x = f32s(&mut rng, &shape, 3.0);
         prop_assert_eq!(run_ir(&ir, &[x]), 0.0);
     }
+}
+
+fn zero_point_any(rng: &mut TestRng, dtype: DType) -> i32 {
+    let (lo, hi) = int8xc_ir::quant_range(dtype).unwrap();
+    lo + (rng.next_u64() % (hi - lo + 1) as u64) as i32
+}
+
+/// QuantizeLinear then DequantizeLinear as IR text, with `pairs` random parameter pairs.
+fn qdq_ir(rng: &mut TestRng, shape: &[usize], dtype: DType, axis: Option<usize>, block: Option<usize>) -> String {
+    let pairs = match (axis, block) {
+        (None, _) => 1,
+        (Some(a), None) => shape[a],
+        (Some(a), Some(b)) => shape.iter().enumerate().map(|(i, &d)| if i == a { d.div_ceil(b) } else { d }).product(),
+    };
+    let scales: Vec<String> = (0..pairs).map(|_| format!("{:?}", scale(rng))).collect();
+    let zps: Vec<String> = (0..pairs).map(|_| zero_point_any(rng, dtype).to_string()).collect();
+    let opt = |v: Option<usize>| v.map_or("none".to_string(), |a| a.to_string());
+    format!(
+        "graph g(%x: f32[{}]) -> (%y, %q) {{\n  %q = QuantizeLinear(%x) {{dtype={dtype}, scale=[{}], zero_point=[{}], axis={}, block_size={}}}\n  %y = DequantizeLinear(%q)\n}}",
+        shape_text(shape),
+        scales.join(","),
+        zps.join(","),
+        opt(axis),
+        opt(block),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Blocked parameters (opset 21 `block_size`) and packed 4-bit tensors, every
+    /// granularity: QuantizeLinear then DequantizeLinear bit-exact (odd element counts leave
+    /// a half-filled last byte).
+    #[test]
+    fn blocked_and_int4_quantize_dequantize_match_interpreter(
+        shape in prop::collection::vec(1usize..7, 1..4),
+        axis_pick in 0usize..4,
+        block in 0usize..5,
+        dt in prop::sample::select(vec![DType::U4, DType::I4, DType::U8, DType::I8, DType::I16]),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = TestRng::new(seed);
+        let axis = (axis_pick < shape.len()).then_some(axis_pick);
+        let block = (block > 0 && axis.is_some()).then_some(block);
+        let ir = qdq_ir(&mut rng, &shape, dt, axis, block);
+        let x = f32s(&mut rng, &shape, 1.0);
+        prop_assert_eq!(run_ir(&ir, &[x]), 0.0);
+    }
+}
+
+#[test]
+fn large_int4_tensors_split_into_whole_bytes_across_threads() {
+    let mut rng = TestRng::new(31);
+    // 3 * 13_335 = 40_005 elements: several work items, an odd count.
+    let shape = [3, 13_335];
+    for (dt, axis, block) in [(DType::U4, Some(0), None), (DType::I4, None, None), (DType::I4, Some(1), Some(1000))] {
+        let ir = qdq_ir(&mut rng, &shape, dt, axis, block);
+        let err = run_ir(&ir, &[f32s(&mut rng, &shape, 2.0)]);
+        assert_eq!(err, 0.0, "{dt} axis {axis:?} block {block:?}");
+    }
+}
+
+/// `QuantizeLinearDynamicParams` / `DequantizeLinearDynamicParams` with packed 4-bit zero
+/// points (run-time parameters, lowered by `quantize_per_element.rs`): bit-exact, per tensor
+/// and per axis, odd element counts, several work items.
+#[test]
+fn int4_with_run_time_parameters_matches_interpreter() {
+    let mut rng = TestRng::new(41);
+    for dt in [DType::U4, DType::I4] {
+        for (shape, axis) in
+            [(vec![7usize], None), (vec![3, 5], Some(0)), (vec![2, 3, 5], Some(1)), (vec![5, 8001], Some(0))]
+        {
+            let n = axis.map_or(1, |a| shape[a]);
+            let s = shape_text(&shape);
+            let ir = format!(
+                "graph g(%x: f32[{s}], %s: f32[{n}], %z: {dt}[{n}]) -> (%q, %y) {{\n  %q = QuantizeLinearDynamicParams(%x, %s, %z) {{axis={}}}\n  %y = DequantizeLinearDynamicParams(%q, %s, %z) {{axis={}}}\n}}",
+                axis.map_or("none".to_string(), |a| a.to_string()),
+                axis.map_or("none".to_string(), |a| a.to_string()),
+            );
+            let scales = TensorData::from_f32([n], (0..n).map(|_| scale(&mut rng) * 20.0).collect()).unwrap();
+            let zps: Vec<i64> = (0..n).map(|_| i64::from(zero_point_any(&mut rng, dt))).collect();
+            let zps = Interpreter
+                .eval_op(&int8xc_ir::Op::Cast { to: dt }, &[&TensorData::from_i64([n], zps).unwrap()], &[])
+                .unwrap()
+                .remove(0);
+            assert_eq!(run_ir(&ir, &[f32s(&mut rng, &shape, 1.5), scales, zps]), 0.0, "{dt} {shape:?}");
+        }
+    }
+}
+
+#[test]
+fn too_many_blocked_parameters_are_unsupported_not_a_crash() {
+    let mut rng = TestRng::new(5);
+    let ir = qdq_ir(&mut rng, &[2, 4100], DType::I8, Some(0), Some(1));
+    let g = parse_graph(&ir).unwrap();
+    let e = compile(&g, &JitOptions::default()).unwrap_err();
+    assert!(matches!(e, JitError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("quantization parameter pairs"), "{e}");
 }
 
 /// The interpreter's ONNX Runtime LSTM cases (forward, bidirectional, DynamicQuantizeLSTM):

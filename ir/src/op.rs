@@ -46,6 +46,20 @@ pub enum Op {
     MaxPool(PoolAttrs),
     /// 2-D average pooling; see [`PoolAttrs`].
     AveragePool(PoolAttrs),
+    /// 2-D max pooling with ONNX `MaxPool`'s optional second output `Indices` (opset 8+,
+    /// `storage_order` opset 8+). Outputs `y` (as [`Op::MaxPool`], but the running maximum
+    /// starts at the window's first input element, as the ONNX reference does: a NaN there
+    /// stays) and `indices` (`i64`, the shape of `y`): the flat index into `x [N, C, H, W]` of
+    /// the element `y` came from — the first in window order (row, then column) on ties —
+    /// `(n·C + c)·H·W + h·W + w`, or `(n·C + c)·H·W + w·H + h` when `column_major` (ONNX
+    /// `storage_order = 1`). A window without input element gives the dtype's lowest value
+    /// and index -1.
+    MaxPoolWithIndices {
+        /// Window geometry (`count_include_pad` is unused).
+        pool: PoolAttrs,
+        /// Indices count column-major within each `H × W` plane (ONNX `storage_order = 1`).
+        column_major: bool,
+    },
     /// Mean over the spatial dims: `[N, C, H, W] → [N, C, 1, 1]`.
     GlobalAveragePool,
     /// Mean over `axes` (sorted, distinct), keeping them as size 1 when `keepdims` (ONNX
@@ -184,6 +198,29 @@ pub enum Op {
     ///
     /// (ONNX Runtime `GetQuantizationParameter` + `MlasQuantizeLinear`.)
     DynamicQuantizeLinear,
+    /// ONNX `QuantizeLinear` (opsets 10, 13, 19, 21) whose scale and zero point are computed
+    /// at run time, so they are data, not type parameters. Inputs: `x` (`f32`/`f16`),
+    /// `y_scale` (`f32`), `y_zero_point` (`u8`/`i8`/`u4`/`i4`/`i16`: the output dtype; the
+    /// shape of `y_scale`). Per tensor (`axis` `None`): both `[]` or `[1]`; per axis: both
+    /// `[shape[axis]]`. Output `dtype of y_zero_point [shape of x]` without quantization
+    /// parameters. Per element, with its pair, exactly as [`Op::QuantizeLinear`]:
+    /// `q = quantize_f32(x, scale, zero_point, range(dtype))` (no check on the scale: a zero,
+    /// negative or NaN scale follows the IEEE division in that formula). Blocked parameters
+    /// must be constant.
+    QuantizeLinearDynamicParams {
+        /// The quantized axis of `x` (per axis), or `None` (per tensor).
+        axis: Option<usize>,
+    },
+    /// ONNX `DequantizeLinear` (opsets 10, 13, 19, 21) whose scale and zero point are
+    /// computed at run time. Inputs: `x` (`u8`/`i8`/`u4`/`i4`/`i16`/`i32`; quantization
+    /// parameters in its type are ignored), `x_scale` (`f32`), `x_zero_point` (`x`'s dtype,
+    /// the shape of `x_scale`), shaped as for [`Op::QuantizeLinearDynamicParams`]. Output
+    /// `f32 [shape of x]`: `y = f32(x - zero_point) * scale` per element, exactly as
+    /// [`Op::DequantizeLinear`] ([`crate::dequantize`]).
+    DequantizeLinearDynamicParams {
+        /// The quantized axis of `x` (per axis), or `None` (per tensor).
+        axis: Option<usize>,
+    },
     /// ONNX `MatMulInteger` (opset 10): inputs `a` (`u8`/`i8`, `[..., M, K]`), `b`
     /// (`u8`/`i8`, `[..., K, N]`), optional `a_zero_point` (same dtype as `a`: scalar/`[1]`,
     /// or `[M]` per row), optional `b_zero_point` (same dtype as `b`: scalar/`[1]`, or `[N]`
@@ -369,6 +406,7 @@ impl Op {
             Op::Softmax { .. } => "Softmax",
             Op::MaxPool(_) => "MaxPool",
             Op::AveragePool(_) => "AveragePool",
+            Op::MaxPoolWithIndices { .. } => "MaxPoolWithIndices",
             Op::GlobalAveragePool => "GlobalAveragePool",
             Op::ReduceMean { .. } => "ReduceMean",
             Op::ArgMax { .. } => "ArgMax",
@@ -394,6 +432,8 @@ impl Op {
             Op::QuantizeLinear { .. } => "QuantizeLinear",
             Op::DequantizeLinear => "DequantizeLinear",
             Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
+            Op::QuantizeLinearDynamicParams { .. } => "QuantizeLinearDynamicParams",
+            Op::DequantizeLinearDynamicParams { .. } => "DequantizeLinearDynamicParams",
             Op::MatMulInteger => "MatMulInteger",
             Op::ConvInteger(_) => "ConvInteger",
             Op::QConv(_) => "QConv",

@@ -28,7 +28,8 @@ use crate::{DType, IrError, Op, TensorType, UnaryOp};
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 31;
 
 /// Output types of `op` applied to inputs of types `inputs`, one entry per output (three for
-/// `DynamicQuantizeLinear` and the LSTMs, two for `TopK`, one for every other op).
+/// `DynamicQuantizeLinear` and the LSTMs, two for `TopK` and `MaxPoolWithIndices`, one for
+/// every other op).
 ///
 /// Errors: [`IrError::Invalid`] whose message starts with the op name and says what is wrong
 /// (input count, rank, dtype, shapes that do not broadcast, attribute out of range), e.g.
@@ -40,6 +41,7 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
         Op::DynamicQuantizeLinear => Some(quant::dynamic_quantize_linear(op, inputs)?),
         Op::Lstm(a) | Op::DynamicQuantizeLstm(a) => Some(quant::lstm(op, a, inputs)?),
         Op::TopK(a) => Some(index::top_k(op, a, inputs)?),
+        Op::MaxPoolWithIndices { pool, .. } => Some(nn::max_pool_with_indices(op, pool, inputs)?),
         _ => None,
     };
     if let Some(tys) = multi {
@@ -93,6 +95,8 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
         Op::CumSum(a) => index::cum_sum(op, a, inputs)?,
         Op::QuantizeLinear { dtype, params } => quant::quantize_linear(op, *dtype, params, inputs)?,
         Op::DequantizeLinear => quant::dequantize_linear(op, inputs)?,
+        Op::QuantizeLinearDynamicParams { axis } => quant::quantize_linear_dynamic_params(op, *axis, inputs)?,
+        Op::DequantizeLinearDynamicParams { axis } => quant::dequantize_linear_dynamic_params(op, *axis, inputs)?,
         Op::MatMulInteger => quant::matmul_integer(op, inputs)?,
         Op::ConvInteger(a) => quant::conv_integer(op, a, inputs)?,
         Op::QConv(a) => quant::qconv(op, a, inputs)?,
@@ -115,9 +119,11 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, I
         Op::QLinearConcat { axis, out_scale, out_zero_point } => {
             quant::qlinear_concat(op, *axis, *out_scale, *out_zero_point, inputs)?
         }
-        Op::DynamicQuantizeLinear | Op::Lstm(_) | Op::DynamicQuantizeLstm(_) | Op::TopK(_) => {
-            return Err(fail(op, "internal: multi-output op"))
-        }
+        Op::DynamicQuantizeLinear
+        | Op::Lstm(_)
+        | Op::DynamicQuantizeLstm(_)
+        | Op::TopK(_)
+        | Op::MaxPoolWithIndices { .. } => return Err(fail(op, "internal: multi-output op")),
     };
     check_limit(op, &ty)?;
     Ok(vec![ty])

@@ -1,11 +1,11 @@
-//! Pooling: `MaxPool`, `AveragePool` (ONNX opset 12 / 19, 2-D, NCHW) and
-//! `GlobalAveragePool`.
+//! Pooling: `MaxPool` (also with its `Indices` output), `AveragePool` (ONNX opset 12 / 19,
+//! 2-D, NCHW, with dilations) and `GlobalAveragePool`.
 //!
 //! Window geometry (both pools): output `o` along an axis covers input positions
 //! `o * stride - pad_begin + k * dilation` for `k in 0..kernel`. The output size is
 //! [`pool_out_dim`], which matches ONNX Runtime (and PyTorch) in `ceil_mode`.
 
-use int8xc_ir::{DType, PoolAttrs, TensorData};
+use int8xc_ir::{DType, Data, PoolAttrs, TensorData};
 
 use super::{
     check_arity, check_output_size, check_rank, f32_elems, float_dtype, float_tensor, i64_elems, int_data, tensor,
@@ -103,18 +103,82 @@ pub(crate) fn max_pool(inputs: &[&TensorData], a: &PoolAttrs) -> OpResult<Tensor
         let y = max_windows(&f32_elems(x)?, &g, a, f32::NEG_INFINITY);
         float_tensor(dtype, out_shape, y)
     } else if dtype.is_integer() {
-        let lowest = match dtype {
-            DType::I64 => i64::MIN,
-            DType::I32 => i32::MIN as i64,
-            DType::I16 => i16::MIN as i64,
-            DType::I8 => i8::MIN as i64,
-            DType::I4 => -8,
-            _ => 0,
-        };
-        let y = max_windows(&i64_elems(x)?, &g, a, lowest);
+        let y = max_windows(&i64_elems(x)?, &g, a, integer_lowest(dtype));
         tensor(out_shape, int_data(dtype, &y))
     } else {
         Err(OpErrorKind::unsupported(format!("dtype {dtype}")))
+    }
+}
+
+/// Max and its flat input index over each window (see [`max_pool_with_indices`]).
+fn argmax_windows<T: Copy + PartialOrd>(
+    v: &[T],
+    g: &Geometry,
+    a: &PoolAttrs,
+    lowest: T,
+    column_major: bool,
+) -> (Vec<T>, Vec<i64>) {
+    let len = g.nc * g.oh * g.ow;
+    let (mut y, mut idx) = (Vec::with_capacity(len), Vec::with_capacity(len));
+    for p in 0..g.nc {
+        for oh in 0..g.oh {
+            for ow in 0..g.ow {
+                let (mut m, mut at) = (lowest, None);
+                for ph in window(oh, a.kernel[0], a.strides[0], a.dilations[0]) {
+                    let Some(ih) = ph.checked_sub(a.pads[0]).filter(|&i| i < g.h) else { continue };
+                    for pw in window(ow, a.kernel[1], a.strides[1], a.dilations[1]) {
+                        let Some(iw) = pw.checked_sub(a.pads[1]).filter(|&i| i < g.w) else { continue };
+                        let e = v[(p * g.h + ih) * g.w + iw];
+                        if at.is_none() || e > m {
+                            m = e;
+                            at = Some(if column_major { iw * g.h + ih } else { ih * g.w + iw });
+                        }
+                    }
+                }
+                y.push(m);
+                idx.push(at.map_or(-1, |i| (p * g.h * g.w + i) as i64));
+            }
+        }
+    }
+    (y, idx)
+}
+
+/// ONNX `MaxPool` with its `Indices` output ([`int8xc_ir::Op::MaxPoolWithIndices`], as the
+/// ONNX reference implementation computes it): the running maximum starts at the window's
+/// first input element and is replaced by each later element `e > max`; the index is the flat
+/// position of the chosen element in `x` (`(n·C + c)·H·W + h·W + w`, or `… + w·H + h` when
+/// `column_major`). A window without input element gives the dtype's lowest value and -1.
+pub(crate) fn max_pool_with_indices(
+    inputs: &[&TensorData],
+    a: &PoolAttrs,
+    column_major: bool,
+) -> OpResult<Vec<TensorData>> {
+    check_arity(inputs, 1, 1)?;
+    let x = inputs[0];
+    let g = geometry(x, a)?;
+    let out_shape = vec![x.shape()[0], x.shape()[1], g.oh, g.ow];
+    let dtype = x.dtype();
+    let (y, idx) = if dtype.is_float() {
+        let (y, idx) = argmax_windows(&f32_elems(x)?, &g, a, f32::NEG_INFINITY, column_major);
+        (float_tensor(dtype, out_shape.clone(), y)?, idx)
+    } else if dtype.is_integer() {
+        let (y, idx) = argmax_windows(&i64_elems(x)?, &g, a, integer_lowest(dtype), column_major);
+        (tensor(out_shape.clone(), int_data(dtype, &y))?, idx)
+    } else {
+        return Err(OpErrorKind::unsupported(format!("dtype {dtype}")));
+    };
+    Ok(vec![y, tensor(out_shape, Data::I64(idx))?])
+}
+
+/// The smallest value of an integer dtype, as `i64`.
+fn integer_lowest(dtype: DType) -> i64 {
+    match dtype {
+        DType::I64 => i64::MIN,
+        DType::I32 => i32::MIN as i64,
+        DType::I16 => i16::MIN as i64,
+        DType::I8 => i8::MIN as i64,
+        DType::I4 => -8,
+        _ => 0,
     }
 }
 
@@ -178,7 +242,7 @@ pub(crate) fn global_average_pool(inputs: &[&TensorData]) -> OpResult<TensorData
 
 #[cfg(test)]
 mod tests {
-    use int8xc_ir::{Data, Op};
+    use int8xc_ir::Op;
 
     use super::*;
     use crate::ops::test_util::*;
@@ -242,6 +306,59 @@ mod tests {
         let u = t(&[1, 1, 2, 2], Data::U8(vec![1, 200, 3, 4]));
         let y = run_ok(&Op::MaxPool(pool([2, 2], [2, 2], [0; 4], [1, 1], false, false)), &[&u]);
         assert_eq!(y.data(), &Data::U8(vec![200]));
+    }
+
+    fn argmax_pool(op: &Op, x: &TensorData) -> (TensorData, Vec<i64>) {
+        let mut out = crate::Interpreter.eval_op(op, &[x], &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.len(), 2);
+        let idx = out.pop().unwrap();
+        assert_eq!(idx.shape(), out[0].shape());
+        (out.remove(0), idx.as_i64().expect("i64 indices").to_vec())
+    }
+
+    #[test]
+    fn max_pool_indices_match_the_onnx_examples() {
+        // ONNX MaxPool examples maxpool_with_argmax_2d_precomputed_{strides,pads}: x = 1..=25
+        let x = f(&[1, 1, 5, 5], &(1..=25).map(|v| v as f32).collect::<Vec<_>>());
+        let op = |pool, column_major| Op::MaxPoolWithIndices { pool, column_major };
+        let (y, idx) = argmax_pool(&op(pool([2, 2], [2, 2], [0; 4], [1, 1], false, false), true), &x);
+        assert_close(&y, &[1, 1, 2, 2], &[7., 9., 17., 19.], 0.0);
+        assert_eq!(idx, [6, 16, 8, 18]);
+        let (_, idx) = argmax_pool(&op(pool([2, 2], [2, 2], [0; 4], [1, 1], false, false), false), &x);
+        assert_eq!(idx, [6, 8, 16, 18]);
+        let (y, idx) = argmax_pool(&op(pool([5, 5], [1, 1], [2; 4], [1, 1], false, false), false), &x);
+        assert_eq!(y.as_f32().unwrap()[..5], [13., 14., 15., 15., 15.]);
+        assert_eq!(idx[..5], [12, 13, 14, 14, 14]);
+        assert_eq!(idx[20..], [22, 23, 24, 24, 24]);
+    }
+
+    #[test]
+    fn max_pool_indices_count_planes_ties_nan_and_empty_windows() {
+        // two planes: indices include the plane offset; ties keep the first element
+        let x = f(&[1, 2, 2, 2], &[1., 1., 0., 1., 3., 2., 3., 3.]);
+        let a = pool([2, 2], [1, 1], [0; 4], [1, 1], false, false);
+        let (_, idx) = argmax_pool(&Op::MaxPoolWithIndices { pool: a.clone(), column_major: false }, &x);
+        assert_eq!(idx, [0, 4]);
+        let (_, idx) = argmax_pool(&Op::MaxPoolWithIndices { pool: a.clone(), column_major: true }, &x);
+        assert_eq!(idx, [0, 4]);
+        // a NaN as the first element stays (ONNX reference), unlike MaxPool's -inf start
+        let x = f(&[1, 1, 1, 2], &[f32::NAN, 1.]);
+        let (y, idx) = argmax_pool(
+            &Op::MaxPoolWithIndices { pool: pool([1, 2], [1, 1], [0; 4], [1, 1], false, false), column_major: false },
+            &x,
+        );
+        assert!(y.as_f32().unwrap()[0].is_nan());
+        assert_eq!(idx, [0]);
+        // an i8 window holding only the dtype's lowest value picks its first element; with
+        // dilation 2 over one column padded 1+1, the window holds only padding
+        let x = t(&[1, 1, 1, 2], Data::I8(vec![-128, -128]));
+        let a = pool([1, 2], [1, 1], [0; 4], [1, 1], false, false);
+        let (y, idx) = argmax_pool(&Op::MaxPoolWithIndices { pool: a, column_major: false }, &x);
+        assert_eq!((y.data(), idx.as_slice()), (&Data::I8(vec![-128]), &[0][..]));
+        let x = t(&[1, 1, 1, 1], Data::I8(vec![5]));
+        let a = pool([1, 2], [1, 1], [0, 1, 0, 1], [1, 2], false, false);
+        let (y, idx) = argmax_pool(&Op::MaxPoolWithIndices { pool: a, column_major: false }, &x);
+        assert_eq!((y.data(), idx.as_slice()), (&Data::I8(vec![-128]), &[-1][..]));
     }
 
     #[test]

@@ -75,6 +75,30 @@ pub(crate) fn dequantize_linear(x: &TensorData, ty: &TensorType) -> OpResult<Ten
     tensor(x.shape().to_vec(), int8xc_ir::Data::F32(out))
 }
 
+/// The run-time `scale` and `zero_point` tensors of the `*DynamicParams` ops as
+/// [`QuantParams`] (per tensor, or per `axis`), so they share the static ops' code.
+fn runtime_params(scale: &TensorData, zero_point: &TensorData, axis: Option<usize>) -> OpResult<QuantParams> {
+    let scale = f32_elems(scale)?.into_owned();
+    let zero_point = ints(zero_point)?;
+    Ok(QuantParams { scale, zero_point, axis, block_size: None })
+}
+
+/// ONNX `QuantizeLinear` with run-time parameters (`x`, `y_scale`, `y_zero_point`; shapes
+/// checked by shape inference): exactly [`quantize_linear`] with those parameters, to the
+/// zero point's dtype.
+pub(crate) fn quantize_linear_dynamic_params(inputs: &[&TensorData], axis: Option<usize>) -> OpResult<TensorData> {
+    let [x, scale, zp] = inputs else { return Err(OpErrorKind::invalid("expects 3 inputs")) };
+    quantize_linear(x, zp.dtype(), &runtime_params(scale, zp, axis)?)
+}
+
+/// ONNX `DequantizeLinear` with run-time parameters (`x`, `x_scale`, `x_zero_point`):
+/// exactly [`dequantize_linear`] with those parameters (any in `x`'s type are ignored).
+pub(crate) fn dequantize_linear_dynamic_params(inputs: &[&TensorData], axis: Option<usize>) -> OpResult<TensorData> {
+    let [x, scale, zp] = inputs else { return Err(OpErrorKind::invalid("expects 3 inputs")) };
+    let q = runtime_params(scale, zp, axis)?;
+    dequantize_linear(x, &TensorType { dtype: x.dtype(), shape: x.shape().to_vec(), quant: Some(q) })
+}
+
 /// `(scale, zero_point)` of ONNX Runtime's dynamic quantization to `u8`
 /// (`GetQuantizationParameter` in `core/providers/cpu/quantization/quantize_linear.cc` /
 /// `dynamicquantizelinear.cc`): the range `[min(0, min x), max(0, max x)]` (NaNs skipped),
@@ -162,6 +186,39 @@ mod tests {
         let x = t(&[2], Data::U8(vec![1, 2]));
         let e = run_typed(&Op::DequantizeLinear, &[(&x, TensorType::new(int8xc_ir::DType::U8, [2]))]).unwrap_err();
         assert!(e.contains("has no quantization parameters"), "{e}");
+    }
+
+    #[test]
+    fn dynamic_params_ops_equal_the_static_ops_bit_for_bit() {
+        use int8xc_ir::DType;
+        let xs: Vec<f32> =
+            (0..24).map(|i| (i as f32 - 11.3) * 0.37).chain([f32::NAN, 1e9, -1e9, 0.5, -0.5, 2.5, -2.5, 0.0]).collect();
+        let x = f(&[4, 8], &xs);
+        let cases = [
+            (DType::U8, QuantParams::per_tensor(0.05, 131)),
+            (DType::I8, QuantParams::per_axis(0, vec![0.5, 0.1, 1.0, 0.25], vec![-3, 0, 7, 127])),
+            (
+                DType::I16,
+                QuantParams::per_axis(1, (1..=8).map(|k| k as f32 * 0.01).collect(), vec![-9, 0, 1, 2, 3, 4, 5, 300]),
+            ),
+            (DType::I4, QuantParams::per_tensor(0.5, -1)),
+            (DType::U4, QuantParams::per_axis(0, vec![1.0, 2.0, 0.5, 0.1], vec![0, 3, 8, 15])),
+        ];
+        for (dtype, q) in cases {
+            let ps = q.scale.len();
+            let pshape: Vec<usize> = if q.axis.is_some() { vec![ps] } else { vec![] };
+            let scale = f(&pshape, &q.scale);
+            let zp = crate::ops::quant::quantized(dtype, pshape.clone(), &q.zero_point).unwrap();
+            let stat = run_typed(&Op::QuantizeLinear { dtype, params: q.clone() }, &[(&x, f32t(&[4, 8]))]).unwrap();
+            let dynamic_op = Op::QuantizeLinearDynamicParams { axis: q.axis };
+            let dynamic = Interpreter.eval_op(&dynamic_op, &[&x, &scale, &zp], &[]).unwrap();
+            assert_eq!(stat[0].data(), dynamic[0].data(), "{dtype} {q:?}");
+            let back_static = run_typed(&Op::DequantizeLinear, &[(&stat[0], qty(dtype, &[4, 8], q.clone()))]).unwrap();
+            let dq = Op::DequantizeLinearDynamicParams { axis: q.axis };
+            let back = Interpreter.eval_op(&dq, &[&dynamic[0], &scale, &zp], &[]).unwrap();
+            let bits = |t: &TensorData| t.as_f32().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&back_static[0]), bits(&back[0]), "{dtype} {q:?}");
+        }
     }
 
     // onnxruntime 1.31.1 DynamicQuantizeLinear (opset 11).

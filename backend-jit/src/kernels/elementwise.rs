@@ -1,5 +1,6 @@
-//! Element-wise kernels: broadcasting `Binary` (f32 vectorized; i64/i32 scalar) and `Unary`
-//! (f32 vectorized).
+//! Element-wise kernels: broadcasting `Binary` (f32 and f16 vectorized; i64, i32, i16, i8, u8
+//! scalar) and `Unary` (f32 and f16 vectorized). f16 operands are widened to `f32` on load and
+//! every result is rounded to f16 on store ([`f16`](super::f16)), as the interpreter computes.
 //!
 //! Shapes are *collapsed* first: size-1 output dims are dropped and adjacent dims merged
 //! whenever every operand's strides allow it, so `[1,64,56,56] + [1,64,1,1]` becomes a
@@ -14,7 +15,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use int8xc_ir::{BinaryOp, DType, UnaryOp};
 
-use super::{i64_of, math, pow_mod, KernelCx, KernelInfo};
+use super::{f16, i64_of, math, pow_mod, KernelCx, KernelInfo};
 use crate::JitError;
 
 /// Most elements one work item processes (a multiple of 4).
@@ -111,16 +112,28 @@ pub(crate) fn collapse(shape: &[usize], strides: &[Vec<i64>]) -> (Vec<usize>, Ve
     (dims, st)
 }
 
+/// How the operands of [`emit_map`] are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Storage {
+    /// Elements are stored as the compute type itself.
+    Native,
+    /// Elements are f16, widened to `f32` on load and rounded back on store (see [`f16`]).
+    F16,
+}
+
 /// Emits the chunked element-wise loop nest: `out[i] = f(in_0[i], …)` over `shape` with
 /// per-operand element strides (output is dense). `f` receives the operand values and their
 /// type (`elem` or its 4-lane vector). Vectorized when `vectorize` and every operand's inner
-/// stride is 0 or 1.
+/// stride is 0 or 1. With [`Storage::F16`], `elem` must be `F32`: every operand and the output
+/// are f16 in memory and `f` computes in `f32`, each result rounded to f16 once.
+#[allow(clippy::too_many_arguments)]
 fn emit_map(
     cx: &mut KernelCx,
     shape: &[usize],
     operands: &[(Value, Vec<i64>)],
     out: Value,
     elem: Type,
+    storage: Storage,
     vectorize: bool,
     f: &dyn Fn(&mut KernelCx, &[Value], Type) -> Value,
 ) -> KernelInfo {
@@ -137,7 +150,8 @@ fn emit_map(
     let outer_dims = &dims[..rank - 1];
     let outer: usize = outer_dims.iter().product();
     let chunks = inner.div_ceil(CHUNK);
-    let esize = i64::from(elem.bytes());
+    let half = storage == Storage::F16;
+    let esize = if half { 2 } else { i64::from(elem.bytes()) };
     let inner_strides: Vec<i64> = st.iter().map(|s| s[rank - 1]).collect();
     let vec_ok = vectorize && inner_strides.iter().all(|&s| s == 0 || s == 1) && inner >= 4;
     let vty = elem.by(4).expect("4 lanes of a scalar type");
@@ -152,7 +166,7 @@ fn emit_map(
             let mut vals = Vec::with_capacity(n_ops);
             for j in 0..n_ops {
                 let v = if inner_strides[j] == 0 {
-                    let s = cx.load(elem, bases[j], 0);
+                    let s = if half { f16::load_f16(cx, bases[j]) } else { cx.load(elem, bases[j], 0) };
                     if ty.is_vector() {
                         cx.b.ins().splat(ty, s)
                     } else {
@@ -160,13 +174,21 @@ fn emit_map(
                     }
                 } else {
                     let a = cx.elem_addr(bases[j], k, esize);
-                    cx.load(ty, a, 0)
+                    match (half, ty.is_vector()) {
+                        (true, true) => f16::load_f16x4(cx, a),
+                        (true, false) => f16::load_f16(cx, a),
+                        (false, _) => cx.load(ty, a, 0),
+                    }
                 };
                 vals.push(v);
             }
             let r = f(cx, &vals, ty);
             let a = cx.elem_addr(bases[n_ops], k, esize);
-            cx.store(r, a, 0);
+            match (half, ty.is_vector()) {
+                (true, true) => f16::store_f16x4(cx, r, a),
+                (true, false) => f16::store_f16(cx, r, a),
+                (false, _) => cx.store(r, a, 0),
+            }
         };
         let tail_start = if vec_ok {
             let vend = cx.b.ins().band_imm_s(len, !3i64);
@@ -180,19 +202,17 @@ fn emit_map(
     KernelInfo { work_items: outer * chunks, scratch_bytes: 0 }
 }
 
-fn cl_type(cx: &KernelCx, dt: DType) -> Result<Type, JitError> {
-    match dt {
-        DType::F32 => Ok(types::F32),
-        DType::I64 => Ok(types::I64),
-        DType::I32 => Ok(types::I32),
-        other => Err(JitError::unsupported(cx.node, format!("element-wise op on dtype {other}"))),
-    }
-}
-
 /// `Binary(op)`: `out = a op b` with numpy broadcasting (ONNX `Add`/`Sub`/`Mul`/`Div`, opset
-/// 14). f32 is vectorized; i64 and i32 are scalar, integer division truncates toward zero, and
-/// a zero divisor yields 0 (instead of trapping); `MIN / -1` wraps. `Pow` and `Mod` (also on
-/// i16/i8/u8) are computed as documented in [`pow_mod`]; `Max`/`Min` also take i16/i8/u8.
+/// 14; `Max`/`Min`; `Pow` and `Mod` as documented in [`pow_mod`]), as the interpreter computes
+/// it (`backend-interp/src/ops/elementwise.rs`):
+///
+/// - `f32`: vectorized; `f16`: widened to `f32`, computed as for `f32`, each result rounded to
+///   f16 (nearest even) once, 4 lanes at a time.
+/// - `i64`, `i32`: scalar, wrapping; `i16`, `i8`, `u8`: widened to `i32` (sign- or
+///   zero-extended), computed there and wrapped back to the dtype's width, which equals the
+///   interpreter's exact result wrapped. Integer division truncates toward zero and `MIN / -1`
+///   wraps; a zero divisor yields 0 where the interpreter reports a division by zero (the
+///   kernel cannot report errors and must not trap).
 pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=2, 1)?;
     let (ta, tb, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
@@ -200,17 +220,16 @@ pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo
         return Err(JitError::invalid(cx.node, format!("dtypes {} {} -> {}", ta.dtype, tb.dtype, to.dtype)));
     }
     let pow_mod = matches!(op, BinaryOp::Pow | BinaryOp::Mod { .. });
-    // Pow/Mod/Max/Min on i16/i8/u8: loaded narrow, computed in i32 (see pow_mod).
-    let widens = pow_mod || matches!(op, BinaryOp::Max | BinaryOp::Min);
-    let narrow = match to.dtype {
-        DType::I16 if widens => Some((types::I16, true)),
-        DType::I8 if widens => Some((types::I8, true)),
-        DType::U8 if widens => Some((types::I8, false)),
-        _ => None,
-    };
-    let elem = match narrow {
-        Some((t, _)) => t,
-        None => cl_type(cx, to.dtype)?,
+    // (compute / memory type, storage, narrow integer signedness)
+    let (elem, storage, narrow) = match to.dtype {
+        DType::F32 => (types::F32, Storage::Native, None),
+        DType::F16 => (types::F32, Storage::F16, None),
+        DType::I64 => (types::I64, Storage::Native, None),
+        DType::I32 => (types::I32, Storage::Native, None),
+        DType::I16 => (types::I16, Storage::Native, Some(true)),
+        DType::I8 => (types::I8, Storage::Native, Some(true)),
+        DType::U8 => (types::I8, Storage::Native, Some(false)),
+        other => return Err(JitError::unsupported(cx.node, format!("element-wise op on dtype {other}"))),
     };
     if pow_mod && elem == types::F32 && !cx.target.has_round() {
         return Err(JitError::unsupported(cx.node, "f32 Pow/Mod need vector rounding (SSE4.1)"));
@@ -227,7 +246,7 @@ pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo
     let out = cx.output(0);
     let f = move |cx: &mut KernelCx, v: &[Value], ty: Type| -> Value {
         let (a, b) = (v[0], v[1]);
-        if let Some((nty, signed)) = narrow {
+        if let Some(signed) = narrow {
             let widen = |cx: &mut KernelCx, v| {
                 if signed {
                     cx.b.ins().sextend(types::I32, v)
@@ -236,63 +255,71 @@ pub(crate) fn lower_binary(cx: &mut KernelCx, op: BinaryOp) -> Result<KernelInfo
                 }
             };
             let (wa, wb) = (widen(cx, a), widen(cx, b));
-            let r = match op {
-                BinaryOp::Max => cx.b.ins().smax(wa, wb),
-                BinaryOp::Min => cx.b.ins().smin(wa, wb),
-                _ => pow_mod::int_value(cx, op, wa, wb, types::I32),
-            };
-            return cx.b.ins().ireduce(nty, r);
+            let r = int_value(cx, op, wa, wb, types::I32);
+            return cx.b.ins().ireduce(ty, r);
         }
-        if pow_mod {
-            if pow_mod::is_f32(ty) {
-                return pow_mod::float_value(cx, op, a, b, ty);
-            }
-            return pow_mod::int_value(cx, op, a, b, ty);
-        }
-        if ty.lane_type() == types::F32 {
-            return match op {
-                BinaryOp::Add => cx.b.ins().fadd(a, b),
-                BinaryOp::Sub => cx.b.ins().fsub(a, b),
-                BinaryOp::Mul => cx.b.ins().fmul(a, b),
-                BinaryOp::Div => cx.b.ins().fdiv(a, b),
-                // NaN-propagating, as numpy's maximum/minimum
-                BinaryOp::Max => cx.b.ins().fmax(a, b),
-                BinaryOp::Min => cx.b.ins().fmin(a, b),
-                BinaryOp::Pow | BinaryOp::Mod { .. } => a, // rejected above
-            };
+        if ty.lane_type() != types::F32 {
+            return int_value(cx, op, a, b, ty);
         }
         match op {
-            BinaryOp::Add => cx.b.ins().iadd(a, b),
-            BinaryOp::Sub => cx.b.ins().isub(a, b),
-            BinaryOp::Mul => cx.b.ins().imul(a, b),
-            BinaryOp::Max => cx.b.ins().smax(a, b),
-            BinaryOp::Min => cx.b.ins().smin(a, b),
-            BinaryOp::Pow | BinaryOp::Mod { .. } => a, // rejected above
-            BinaryOp::Div => {
-                // sdiv traps on b == 0 and on MIN / -1: divide by a safe divisor, then fix up.
-                let one = cx.b.ins().iconst(ty, 1);
-                let zero = cx.b.ins().iconst(ty, 0);
-                let is_zero = cx.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
-                let is_m1 = cx.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
-                let bad = cx.b.ins().bor(is_zero, is_m1);
-                let safe = cx.b.ins().select(bad, one, b);
-                let q = cx.b.ins().sdiv(a, safe);
-                let neg = cx.b.ins().ineg(a);
-                let q = cx.b.ins().select(is_m1, neg, q);
-                cx.b.ins().select(is_zero, zero, q)
-            }
+            BinaryOp::Add => cx.b.ins().fadd(a, b),
+            BinaryOp::Sub => cx.b.ins().fsub(a, b),
+            BinaryOp::Mul => cx.b.ins().fmul(a, b),
+            BinaryOp::Div => cx.b.ins().fdiv(a, b),
+            BinaryOp::Max => numpy_max_min(cx, a, b, true),
+            BinaryOp::Min => numpy_max_min(cx, a, b, false),
+            BinaryOp::Pow | BinaryOp::Mod { .. } => pow_mod::float_value(cx, op, a, b, ty),
         }
     };
-    Ok(emit_map(cx, &to.shape, &operands, out, elem, elem == types::F32, &f))
+    Ok(emit_map(cx, &to.shape, &operands, out, elem, storage, elem == types::F32, &f))
 }
 
-/// `Unary(op)` on f32, vectorized; formulas as documented on [`UnaryOp`], evaluated in the
-/// interpreter's order (`alpha * x + beta` unfused; `HardSwish` multiplies by `1/6`). `Relu`,
-/// `Clip` and the clamps are compare + select (NaN passes through, as in the interpreter);
-/// `Sigmoid` and `Tanh` use the polynomial `exp` of [`math`](super::math).
+/// numpy `maximum` / `minimum` (the interpreter's `nan_or(x, y, f32::max / min)`): a NaN in
+/// either operand gives `a + b` (NaN); otherwise the larger / smaller value, and `a` when
+/// they compare equal (so `max(-0, +0) = -0`, unlike IEEE `maximum`).
+fn numpy_max_min(cx: &mut KernelCx, a: Value, b: Value, max: bool) -> Value {
+    let (lo, hi) = if max { (a, b) } else { (b, a) };
+    let lt = cx.b.ins().fcmp(FloatCC::LessThan, lo, hi);
+    let r = select_f(cx, lt, b, a);
+    let unordered = cx.b.ins().fcmp(FloatCC::Unordered, a, b);
+    let nan = cx.b.ins().fadd(a, b);
+    select_f(cx, unordered, nan, r)
+}
+
+/// `a op b` for scalar integers of type `ty` (`I64` or `I32`), wrapping; division by zero
+/// gives 0 (see [`lower_binary`]).
+fn int_value(cx: &mut KernelCx, op: BinaryOp, a: Value, b: Value, ty: Type) -> Value {
+    match op {
+        BinaryOp::Add => cx.b.ins().iadd(a, b),
+        BinaryOp::Sub => cx.b.ins().isub(a, b),
+        BinaryOp::Mul => cx.b.ins().imul(a, b),
+        BinaryOp::Max => cx.b.ins().smax(a, b),
+        BinaryOp::Min => cx.b.ins().smin(a, b),
+        BinaryOp::Pow | BinaryOp::Mod { .. } => pow_mod::int_value(cx, op, a, b, ty),
+        BinaryOp::Div => {
+            // sdiv traps on b == 0 and on MIN / -1: divide by a safe divisor, then fix up.
+            let one = cx.b.ins().iconst(ty, 1);
+            let zero = cx.b.ins().iconst(ty, 0);
+            let is_zero = cx.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+            let is_m1 = cx.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
+            let bad = cx.b.ins().bor(is_zero, is_m1);
+            let safe = cx.b.ins().select(bad, one, b);
+            let q = cx.b.ins().sdiv(a, safe);
+            let neg = cx.b.ins().ineg(a);
+            let q = cx.b.ins().select(is_m1, neg, q);
+            cx.b.ins().select(is_zero, zero, q)
+        }
+    }
+}
+
+/// `Unary(op)` on f32 or f16, vectorized; formulas as documented on [`UnaryOp`], evaluated in
+/// the interpreter's order (`alpha * x + beta` unfused; `HardSwish` multiplies by `1/6`).
+/// `Relu`, `Clip` and the clamps are compare + select (NaN passes through, as in the
+/// interpreter); `Sigmoid` and `Tanh` use the polynomial `exp` of [`math`](super::math). f16
+/// is widened to `f32`, computed as for `f32` and rounded to f16 once (as the interpreter).
 pub(crate) fn lower_unary(cx: &mut KernelCx, op: UnaryOp) -> Result<KernelInfo, JitError> {
     cx.expect_arity(1..=1, 1)?;
-    super::require_f32(cx)?;
+    let storage = float_storage(cx)?;
     if let UnaryOp::Math(f) = op {
         if !super::unary_math::supported(cx.target, f) {
             return Err(JitError::unsupported(cx.node, format!("no JIT kernel for {}", f.name())));
@@ -305,7 +332,23 @@ pub(crate) fn lower_unary(cx: &mut KernelCx, op: UnaryOp) -> Result<KernelInfo, 
     let operands = [(cx.input(0), int8xc_ir::strides(&ti.shape).into_iter().map(i64_of).collect())];
     let out = cx.output(0);
     let f = move |cx: &mut KernelCx, v: &[Value], ty: Type| -> Value { unary_value(cx, op, v[0], ty) };
-    Ok(emit_map(cx, &to.shape, &operands, out, types::F32, true, &f))
+    Ok(emit_map(cx, &to.shape, &operands, out, types::F32, storage, true, &f))
+}
+
+/// The storage of a float kernel whose operands all share dtype `f32` or `f16`; other dtypes
+/// are [`JitError::Unsupported`].
+fn float_storage(cx: &KernelCx) -> Result<Storage, JitError> {
+    let dt = cx.out_ty(0)?.dtype;
+    for (i, &v) in cx.node.inputs.iter().chain(&cx.node.outputs).enumerate() {
+        let t = cx.graph.ty(v).dtype;
+        if t != dt || !t.is_float() {
+            return Err(JitError::unsupported(
+                cx.node,
+                format!("operand {i} has dtype {t}; this kernel takes f32 or f16"),
+            ));
+        }
+    }
+    Ok(if dt == DType::F16 { Storage::F16 } else { Storage::Native })
 }
 
 /// `x < lo ? lo : x` (NaN passes through, as the interpreter's clamps).

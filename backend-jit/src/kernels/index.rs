@@ -2,10 +2,13 @@
 //! the interpreter's `ops/index.rs`), on the byte-sized dtypes (`f32`, `i64`, `i32`, `i16`,
 //! `i8`, `u8`; `bool` for `GatherElements`). Elements are loaded as their own width.
 //!
-//! - `GatherElements`: like [`Gather`](super::layout::lower_gather), indices must be
-//!   constant: they are resolved and checked at compile time (out of range is
-//!   [`JitError::Invalid`]) into an `i64` table of source element offsets that replaces the
-//!   indices argument. Work item: one output element row (the innermost dim).
+//! - `GatherElements`: as [`Gather`](super::gather::lower_gather), constant indices that are
+//!   all in range are resolved at compile time into an `i64` table of source element offsets
+//!   that replaces the indices argument; run-time indices (`i64`/`i32`, or
+//!   constant ones with a value out of range) are resolved and checked per element, a bad
+//!   one skipped and reported through the fault record ([`FaultKind::IndexOutOfRange`], see
+//!   [`super::fault`]): the run fails naming the node and the index, and no element outside
+//!   `data` is read. Work item: one output element row (the innermost dim).
 //! - `TopK`: per lane (one index of the dims around `axis`), `k` rounds of selection over the
 //!   `n` elements not yet taken (marked in an `n`-byte scratch), a candidate replacing the
 //!   best only when strictly better, so ties keep the lower index; NaN ranks above every
@@ -18,7 +21,8 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use int8xc_ir::{CumSumAttrs, DType, TopKAttrs};
 
-use super::{i64_of, KernelCx, KernelInfo};
+use super::gather::{index_storage, load_index, resolve_index};
+use super::{i64_of, FaultKind, KernelCx, KernelInfo};
 use crate::JitError;
 
 /// The CLIF type `dt` is loaded as, and whether integers compare unsigned.
@@ -40,7 +44,34 @@ fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
-/// `GatherElements { axis }` with constant indices; see the module docs.
+/// The compile-time table of source element offsets of `GatherElements` with constant
+/// `values` over indices shape `ishape` and data `dshape`; `None` when an index is out of
+/// range (the run-time form then reports it).
+fn gather_elements_table(values: &[i64], ishape: &[usize], dshape: &[usize], axis: usize) -> Option<Vec<u8>> {
+    let strides = int8xc_ir::strides(dshape);
+    let n = i64_of(dshape[axis]);
+    let mut table = Vec::with_capacity(values.len() * 8);
+    let mut idx = vec![0usize; ishape.len()];
+    for &raw in values {
+        let j = if raw < 0 { raw + n } else { raw };
+        if !(0..n).contains(&j) {
+            return None;
+        }
+        let off: usize =
+            idx.iter().zip(&strides).enumerate().map(|(d, (&i, &s))| if d == axis { j as usize } else { i } * s).sum();
+        table.extend_from_slice(&i64_of(off).to_le_bytes());
+        for d in (0..ishape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < ishape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Some(table)
+}
+
+/// `GatherElements { axis }`; see the module docs.
 pub(crate) fn lower_gather_elements(cx: &mut KernelCx, axis: usize) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=2, 1)?;
     let (td, ti, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
@@ -52,50 +83,70 @@ pub(crate) fn lower_gather_elements(cx: &mut KernelCx, axis: usize) -> Result<Ke
     if (0..rank).any(|d| d != axis && ti.shape[d] > td.shape[d]) {
         return Err(JitError::invalid(cx.node, format!("indices {ti} exceed data {td}")));
     }
-    let Some(indices) = cx.constant(1) else {
-        return Err(JitError::unsupported(cx.node, "GatherElements with run-time indices (only constant indices)"));
-    };
-    let Some(values) = indices.to_i64_vec().filter(|_| indices.dtype().is_integer()) else {
-        return Err(JitError::invalid(cx.node, format!("indices have dtype {}", indices.dtype())));
-    };
-    let total = values.len();
+    let storage = index_storage(cx, ti.dtype)?;
+    let total = ti.numel();
     if total == 0 {
         return Ok(KernelInfo::default());
     }
-    let strides = int8xc_ir::strides(&td.shape);
-    let n = i64_of(td.shape[axis]);
-    let mut table = Vec::with_capacity(total * 8);
-    let mut idx = vec![0usize; rank];
-    for &raw in &values {
-        let j = if raw < 0 { raw + n } else { raw };
-        if !(0..n).contains(&j) {
-            return Err(JitError::invalid(cx.node, format!("index {raw} out of range for axis {axis} of size {n}")));
+    let table =
+        cx.constant(1).and_then(|t| t.to_i64_vec()).and_then(|v| gather_elements_table(&v, &ti.shape, &td.shape, axis));
+    let fault = match table {
+        Some(table) => {
+            cx.pack_input(1, table);
+            None
         }
-        let off: usize =
-            idx.iter().zip(&strides).enumerate().map(|(d, (&i, &s))| if d == axis { j as usize } else { i } * s).sum();
-        table.extend_from_slice(&i64_of(off).to_le_bytes());
-        for d in (0..rank).rev() {
-            idx[d] += 1;
-            if idx[d] < ti.shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    cx.pack_input(1, table);
-    let inner = ti.shape.last().copied().unwrap_or(1);
+        None => Some(cx.fault_record(FaultKind::IndexOutOfRange { axis, size: td.shape[axis] })),
+    };
+    let inner = ti.shape[rank - 1];
     let esz = i64::from(ty.bytes());
-    let (src, tab, dst) = (cx.input(0), cx.input(1), cx.output(0));
+    let n = i64_of(td.shape[axis]);
+    let strides: Vec<i64> = int8xc_ir::strides(&td.shape).into_iter().map(i64_of).collect();
+    // Data offset of a row's first element without the `axis` coordinate.
+    let row_strides: Vec<i64> = (0..rank - 1).map(|d| if d == axis { 0 } else { strides[d] }).collect();
+    let row_dims = ti.shape[..rank - 1].to_vec();
+    let (src, ind, dst) = (cx.input(0), cx.input(1), cx.output(0));
     cx.for_items(|cx, row| {
         let base = cx.b.ins().imul_imm_s(row, i64_of(inner));
+        let data_base = match fault {
+            Some(_) => {
+                let idx = cx.unravel(row, &row_dims);
+                cx.dot_strides(&idx, &row_strides)
+            }
+            None => base,
+        };
         cx.for_static(0, i64_of(inner), 1, |cx, k| {
             let e = cx.b.ins().iadd(base, k);
-            let t = cx.elem_addr(tab, e, 8);
-            let off = cx.load(types::I64, t, 0);
-            let s = cx.elem_addr(src, off, esz);
-            let v = cx.load(ty, s, 0);
             let d = cx.elem_addr(dst, e, esz);
-            cx.store(v, d, 0);
+            match fault {
+                None => {
+                    let t = cx.elem_addr(ind, e, 8);
+                    let off = cx.load(types::I64, t, 0);
+                    let s = cx.elem_addr(src, off, esz);
+                    let v = cx.load(ty, s, 0);
+                    cx.store(v, d, 0);
+                }
+                Some(record) => {
+                    let raw = load_index(cx, ind, e, storage);
+                    let (r, ok) = resolve_index(cx, raw, n);
+                    cx.if_else(
+                        ok,
+                        |cx| {
+                            // The last coordinate is `k`, or `r` when it is the gathered axis.
+                            let off = if axis == rank - 1 {
+                                cx.b.ins().iadd(data_base, r)
+                            } else {
+                                let ra = cx.b.ins().imul_imm_s(r, strides[axis]);
+                                let o = cx.b.ins().iadd(data_base, ra);
+                                cx.b.ins().iadd(o, k)
+                            };
+                            let s = cx.elem_addr(src, off, esz);
+                            let v = cx.load(ty, s, 0);
+                            cx.store(v, d, 0);
+                        },
+                        |cx| cx.emit_fault(record, raw),
+                    );
+                }
+            }
         });
     });
     Ok(KernelInfo { work_items: total / inner, scratch_bytes: 0 })

@@ -1,18 +1,19 @@
-//! Layout kernels: `Transpose`, `Slice`, `Concat`, `Gather` (constant indices) and `Cast`.
+//! Layout kernels: `Transpose`, `Slice` and `Concat` (`Gather` is in `gather.rs`, `Cast` in
+//! `cast.rs`).
 //!
 //! The data-movement ops are dtype-generic: they move elements by their byte size (1, 2, 4 or
-//! 8 bytes; the packed 4-bit types and `f16` conversions are unsupported). `Transpose` and
-//! `Slice` are both a *strided view* of the input: output element `idx` (row-major) is input
+//! 8 bytes; the packed 4-bit types are unsupported). `Transpose` and `Slice` are both a
+//! *strided view* of the input: output element `idx` (row-major) is input
 //! element `offset + Σ idx[d] * stride[d]`, where for `Transpose` the strides are the input's
 //! permuted and for `Slice` they are `step * input_stride` (negative for negative steps) and
 //! `offset = Σ start * input_stride`. The view is collapsed like the element-wise kernels
 //! (size-1 dims dropped, mergeable dims merged), so e.g. `[1,64,56,56] → perm [0,1,3,2]`
 //! becomes a `[64, 56, 56]` loop and a slice that keeps whole rows becomes one contiguous run.
 //! A run with input stride 1 is copied with 16-byte vector moves; otherwise element by element.
-//! Work item of the strided copy (`Transpose`, `Slice`, same-dtype `Cast`): one chunk of at
-//! most [`CHUNK`] elements of a collapsed inner run.
+//! Work item of the strided copy (`Transpose`, `Slice`): one chunk of at most [`CHUNK`]
+//! elements of a collapsed inner run.
 
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use int8xc_ir::DType;
 
@@ -20,7 +21,7 @@ use super::elementwise::collapse;
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
-/// Most elements one strided-copy or cast work item handles.
+/// Most elements one strided-copy work item handles.
 const CHUNK: usize = 16 * 1024;
 
 /// Bytes per element of a dtype the layout kernels can move (4-bit types cannot be addressed
@@ -264,174 +265,4 @@ pub(crate) fn lower_concat(cx: &mut KernelCx, axis: usize) -> Result<KernelInfo,
         }
     });
     Ok(KernelInfo { work_items: outer, scratch_bytes: 0 })
-}
-
-/// `Gather { axis }` (ONNX `Gather`) with **constant** indices (any integer dtype; negative
-/// values count from the end). Indices are resolved and checked at compile time (an index
-/// outside `[-d, d)` is [`JitError::Invalid`]; the interpreter reports the same case when
-/// it runs) and packed as an `i64` table of source byte offsets `r * inner * esize`, which
-/// replaces the indices argument. Runtime indices are [`JitError::Unsupported`]: a kernel
-/// cannot report an out-of-range index, and it must not read out of bounds.
-///
-/// Work item: one `(outer, index)` pair (`item = outer * n_indices + j`), a contiguous copy
-/// of `inner` elements.
-pub(crate) fn lower_gather(cx: &mut KernelCx, axis: usize) -> Result<KernelInfo, JitError> {
-    cx.expect_arity(2..=2, 1)?;
-    let esize = same_dtype(cx)?;
-    let (td, ti, to) = (cx.in_ty(0)?, cx.in_ty(1)?, cx.out_ty(0)?);
-    let rank = td.rank();
-    if axis >= rank {
-        return Err(JitError::invalid(cx.node, format!("axis {axis} out of range for rank {rank}")));
-    }
-    let want = [&td.shape[..axis], &ti.shape[..], &td.shape[axis + 1..]].concat();
-    if want != to.shape {
-        return Err(JitError::invalid(cx.node, format!("output {:?}, expected {want:?}", to.shape)));
-    }
-    let Some(indices) = cx.constant(1) else {
-        return Err(JitError::unsupported(
-            cx.node,
-            "Gather with run-time indices (only constant indices are supported)",
-        ));
-    };
-    let Some(values) = indices.to_i64_vec().filter(|_| indices.dtype().is_integer()) else {
-        return Err(JitError::invalid(cx.node, format!("indices have dtype {}", indices.dtype())));
-    };
-    let d = i64_of(td.shape[axis]);
-    let inner: usize = td.shape[axis + 1..].iter().product();
-    let outer: usize = td.shape[..axis].iter().product();
-    let row = i64_of(inner * esize);
-    let mut table = Vec::with_capacity(values.len() * 8);
-    for &i in &values {
-        let r = if i < 0 { i + d } else { i };
-        if !(0..d).contains(&r) {
-            return Err(JitError::invalid(cx.node, format!("index {i} out of range for axis {axis} of size {d}")));
-        }
-        table.extend_from_slice(&(r * row).to_le_bytes());
-    }
-    let n_idx = values.len();
-    if outer == 0 || n_idx == 0 || inner == 0 {
-        return Ok(KernelInfo::default());
-    }
-    cx.pack_input(1, table);
-    let (src, tab, dst) = (cx.input(0), cx.input(1), cx.output(0));
-    cx.for_items(|cx, item| {
-        let n = cx.iconst(i64_of(n_idx));
-        let (o, j) = (cx.b.ins().udiv(item, n), cx.b.ins().urem(item, n));
-        let t = cx.elem_addr(tab, j, 8);
-        let off = cx.load(types::I64, t, 0);
-        let s = cx.elem_addr(src, o, d * row);
-        let s = cx.b.ins().iadd(s, off);
-        let dd = cx.elem_addr(dst, item, row);
-        copy_static(cx, s, dd, inner * esize);
-    });
-    Ok(KernelInfo { work_items: outer * n_idx, scratch_bytes: 0 })
-}
-
-/// The Cranelift type an element of `dt` is loaded as (`bool`/`u8` as `i8`).
-fn cast_ty(cx: &KernelCx, dt: DType) -> Result<Type, JitError> {
-    Ok(match dt {
-        DType::F32 => types::F32,
-        DType::I64 => types::I64,
-        DType::I32 => types::I32,
-        DType::I16 => types::I16,
-        DType::I8 | DType::U8 | DType::Bool => types::I8,
-        DType::F16 | DType::I4 | DType::U4 => {
-            return Err(JitError::unsupported(cx.node, format!("Cast from or to {dt}")))
-        }
-    })
-}
-
-/// `float → integer` as the interpreter does it (x86-64 `cvttss2si`): truncate toward zero
-/// when `-limit <= x < limit`, else (out of range or NaN) `min` of the `ty` (`i32`/`i64`).
-fn float_to_int(cx: &mut KernelCx, x: Value, ty: Type) -> Value {
-    let limit = if ty == types::I64 { 9_223_372_036_854_775_808.0f32 } else { 2_147_483_648.0f32 };
-    let (lo, hi) = (cx.fconst(types::F32, -limit), cx.fconst(types::F32, limit));
-    let ge = cx.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, lo);
-    let lt = cx.b.ins().fcmp(FloatCC::LessThan, x, hi);
-    let ok = cx.b.ins().band(ge, lt);
-    let zero = cx.fconst(types::F32, 0.0);
-    let safe = cx.b.ins().select(ok, x, zero);
-    let t = cx.b.ins().fcvt_to_sint_sat(ty, safe);
-    let min = if ty == types::I64 { i64::MIN } else { i64::from(i32::MIN) };
-    let min = cx.b.ins().iconst(ty, min);
-    cx.b.ins().select(ok, t, min)
-}
-
-/// Converts one element `x` (loaded as [`cast_ty`]`(from)`) to `to`.
-fn convert(cx: &mut KernelCx, x: Value, from: DType, to: DType) -> Value {
-    if from == DType::F32 {
-        return match to {
-            DType::Bool => {
-                let z = cx.fconst(types::F32, 0.0);
-                cx.b.ins().fcmp(FloatCC::NotEqual, x, z)
-            }
-            DType::I64 => float_to_int(cx, x, types::I64),
-            _ => {
-                let v = float_to_int(cx, x, types::I32);
-                match to {
-                    DType::I16 => cx.b.ins().ireduce(types::I16, v),
-                    DType::I8 | DType::U8 => cx.b.ins().ireduce(types::I8, v),
-                    _ => v,
-                }
-            }
-        };
-    }
-    // Integer or bool source: widen exactly to i64 first.
-    let wide = match from {
-        DType::I64 => x,
-        DType::U8 | DType::Bool => cx.b.ins().uextend(types::I64, x),
-        _ => cx.b.ins().sextend(types::I64, x),
-    };
-    match to {
-        DType::F32 => cx.b.ins().fcvt_from_sint(types::F32, wide),
-        DType::Bool => cx.b.ins().icmp_imm_s(IntCC::NotEqual, wide, 0),
-        DType::I64 => wide,
-        DType::I32 => cx.b.ins().ireduce(types::I32, wide),
-        DType::I16 => cx.b.ins().ireduce(types::I16, wide),
-        _ => cx.b.ins().ireduce(types::I8, wide),
-    }
-}
-
-/// `Cast { to }` (ONNX `Cast`) between `f32`, `i64`, `i32`, `i16`, `i8`, `u8` and `bool`,
-/// exactly as the interpreter: float → integer truncates toward zero; out-of-range values
-/// and NaN give `i64::MIN` for `i64` and, for narrower targets, `i32::MIN` wrapped to the
-/// target width (x86-64 `cvttss2si` behaviour, no saturation); integer → integer wraps;
-/// integer → `f32` rounds to nearest even; → `bool` is `x != 0` (NaN is true). Same dtype is
-/// a copy. `f16` and 4-bit types are [`JitError::Unsupported`].
-///
-/// Work item: a chunk of at most [`CHUNK`] elements, converted one by one.
-pub(crate) fn lower_cast(cx: &mut KernelCx, to: DType) -> Result<KernelInfo, JitError> {
-    cx.expect_arity(1..=1, 1)?;
-    let (ti, tout) = (cx.in_ty(0)?, cx.out_ty(0)?);
-    if tout.dtype != to || ti.shape != tout.shape {
-        return Err(JitError::invalid(cx.node, format!("cast {ti} to {to} gives {tout}")));
-    }
-    let from = ti.dtype;
-    if from == to {
-        let esize = elem_bytes(cx, to)?;
-        let strides: Vec<i64> = int8xc_ir::strides(&ti.shape).into_iter().map(i64_of).collect();
-        return Ok(emit_strided_copy(cx, &ti.shape, &strides, 0, esize));
-    }
-    let (lty, sty) = (cast_ty(cx, from)?, cast_ty(cx, to)?);
-    let numel = ti.numel();
-    if numel == 0 {
-        return Ok(KernelInfo::default());
-    }
-    let (ib, ob) = (i64::from(lty.bytes()), i64::from(sty.bytes()));
-    let (src, dst) = (cx.input(0), cx.output(0));
-    cx.for_items(|cx, item| {
-        let start = cx.b.ins().imul_imm_s(item, i64_of(CHUNK));
-        let end_full = cx.b.ins().iadd_imm_s(start, i64_of(CHUNK));
-        let total = cx.iconst(i64_of(numel));
-        let lt = cx.b.ins().icmp(IntCC::SignedLessThan, end_full, total);
-        let end = cx.b.ins().select(lt, end_full, total);
-        cx.for_range(start, end, 1, |cx, k| {
-            let a = cx.elem_addr(src, k, ib);
-            let x = cx.load(lty, a, 0);
-            let y = convert(cx, x, from, to);
-            let d = cx.elem_addr(dst, k, ob);
-            cx.store(y, d, 0);
-        });
-    });
-    Ok(KernelInfo { work_items: numel.div_ceil(CHUNK), scratch_bytes: 0 })
 }

@@ -20,6 +20,9 @@
 //!   of spatial positions) is documented by each kernel.
 //! - Shapes, strides, loop bounds and constants are immediates: a kernel is specialized for
 //!   its node's static types.
+//! - A kernel whose memory accesses depend on tensor values (run-time indices) also gets
+//!   `args[n_in + n_out + 1]`, a per-call [`FaultRecord`] where it reports a bad value instead
+//!   of accessing memory out of bounds (see [`fault`] and [`KernelCx::fault_record`]).
 //!
 //! The generated code trusts the pointers: the executor ([`crate::JitModel::run`]) only calls
 //! kernels after checking the inputs against the signature, with buffers of exactly the
@@ -48,13 +51,18 @@
 //! 5. Add the op to [`lower_node`] and a differential test against the interpreter in
 //!    `backend-jit/tests/`.
 
+mod cast;
 mod conv;
 mod conv_direct;
 mod conv_dw;
 mod conv_transpose;
 mod elementwise;
+mod f16;
+pub mod fault;
+mod gather;
 mod gemm;
 mod index;
+mod int4;
 mod layout;
 mod lstm;
 mod math;
@@ -63,6 +71,7 @@ mod movement;
 mod norm;
 mod pad;
 mod pool;
+mod pool_argmax;
 mod pow_mod;
 mod qconv;
 mod qconv_dw;
@@ -74,6 +83,8 @@ mod qmatmul_runtime;
 mod qparams;
 mod qpool;
 mod quantize;
+mod quantize_dynamic;
+mod quantize_per_element;
 mod reduce;
 mod reduce_kind;
 mod resize;
@@ -87,6 +98,8 @@ use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlagsData, S
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 use int8xc_ir::{Graph, Node, Op, TensorData, TensorType};
+
+pub use fault::{FaultKind, FaultRecord};
 
 use crate::target::TargetFeatures;
 use crate::JitError;
@@ -122,12 +135,14 @@ pub struct KernelCx<'a, 'f> {
     /// Target capabilities.
     pub target: &'a TargetFeatures,
     ptr_ty: Type,
+    args: Value,
     begin: Value,
     end: Value,
     inputs: Vec<Value>,
     outputs: Vec<Value>,
     scratch: Value,
     packed: Vec<Option<Vec<u8>>>,
+    fault: Option<FaultKind>,
 }
 
 impl<'a, 'f> KernelCx<'a, 'f> {
@@ -162,12 +177,14 @@ impl<'a, 'f> KernelCx<'a, 'f> {
             node,
             target,
             ptr_ty,
+            args,
             begin,
             end,
             inputs: ptrs,
             outputs,
             scratch,
             packed: vec![None; n_in],
+            fault: None,
         }
     }
 
@@ -176,6 +193,35 @@ impl<'a, 'f> KernelCx<'a, 'f> {
     pub(crate) fn finish(self) -> Vec<Option<Vec<u8>>> {
         self.b.ins().return_(&[]);
         self.packed
+    }
+
+    /// What the kernel reports when it faults ([`KernelCx::fault_record`] was called), for
+    /// the executor to pass a [`FaultRecord`] and check it.
+    pub(crate) fn fault_kind(&self) -> Option<FaultKind> {
+        self.fault
+    }
+
+    /// Pointer to this call's [`FaultRecord`] (the extra argument after the scratch pointer),
+    /// loaded at the current position; declares that the kernel reports faults of `kind`.
+    /// Only kernels that call this get the extra argument (see [`fault`]).
+    pub fn fault_record(&mut self, kind: FaultKind) -> Value {
+        self.fault = Some(kind);
+        let slot = self.node.inputs.len() + self.node.outputs.len() + 1;
+        let flags = MemFlagsData::trusted().with_readonly();
+        self.b.ins().load(self.ptr_ty, flags, self.args, (slot * self.ptr_ty.bytes() as usize) as i32)
+    }
+
+    /// Records a fault with the offending `value` (`i64`) in `record` (from
+    /// [`KernelCx::fault_record`]) unless the record already holds one, so it keeps the
+    /// call's first bad value.
+    pub fn emit_fault(&mut self, record: Value, value: Value) {
+        let code = self.load(types::I64, record, fault::CODE_OFFSET);
+        let first = self.b.ins().icmp_imm_s(IntCC::Equal, code, 0);
+        self.if_then(first, |cx| {
+            let one = cx.b.ins().iconst(types::I64, 1);
+            cx.store(one, record, fault::CODE_OFFSET);
+            cx.store(value, record, fault::VALUE_OFFSET);
+        });
     }
 
     /// The pointer type.
@@ -404,6 +450,9 @@ pub(crate) fn lower_node(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
         Op::MaxPool(attrs) if qpool::has_int8_input(cx) => qpool::lower_max_pool_int8(cx, attrs),
         Op::MaxPool(attrs) => pool::lower_pool(cx, attrs, pool::PoolKind::Max),
         Op::AveragePool(attrs) => pool::lower_pool(cx, attrs, pool::PoolKind::Average),
+        Op::MaxPoolWithIndices { pool, column_major } => {
+            pool_argmax::lower_max_pool_with_indices(cx, pool, *column_major)
+        }
         Op::Reshape { .. } => movement::lower_reshape(cx),
         Op::Softmax { axis } => softmax::lower_softmax(cx, *axis),
         Op::ReduceMean { axes, keepdims } => reduce::lower_reduce_mean(cx, axes, *keepdims),
@@ -413,8 +462,8 @@ pub(crate) fn lower_node(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
         Op::Transpose { perm } => layout::lower_transpose(cx, perm),
         Op::Slice(attrs) => layout::lower_slice(cx, attrs),
         Op::Concat { axis } => layout::lower_concat(cx, *axis),
-        Op::Gather { axis } => layout::lower_gather(cx, *axis),
-        Op::Cast { to } => layout::lower_cast(cx, *to),
+        Op::Gather { axis } => gather::lower_gather(cx, *axis),
+        Op::Cast { to } => cast::lower_cast(cx, *to),
         Op::Resize(attrs) => resize::lower_resize(cx, attrs),
         Op::ConvTranspose(attrs) => conv_transpose::lower_conv_transpose(cx, attrs),
         Op::Compare(op) => select::lower_compare(cx, *op),
@@ -438,6 +487,16 @@ pub(crate) fn lower_node(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
         Op::QuantizeLinear { dtype, params } => quantize::lower_quantize_linear(cx, *dtype, params),
         Op::DequantizeLinear => quantize::lower_dequantize_linear(cx),
         Op::DynamicQuantizeLinear => quantize::lower_dynamic_quantize_linear(cx),
+        Op::QuantizeLinearDynamicParams { axis } if quantize_per_element::has_int4_zero_point(cx) => {
+            quantize_per_element::lower_quantize_dynamic(cx, *axis)
+        }
+        Op::DequantizeLinearDynamicParams { axis } if quantize_per_element::has_int4_zero_point(cx) => {
+            quantize_per_element::lower_dequantize_dynamic(cx, *axis)
+        }
+        Op::QuantizeLinearDynamicParams { axis } => quantize_dynamic::lower_quantize_linear_dynamic_params(cx, *axis),
+        Op::DequantizeLinearDynamicParams { axis } => {
+            quantize_dynamic::lower_dequantize_linear_dynamic_params(cx, *axis)
+        }
         Op::QLinearBinary { op, out_scale, out_zero_point } => {
             qlinear::lower_qlinear_binary(cx, *op, *out_scale, *out_zero_point)
         }

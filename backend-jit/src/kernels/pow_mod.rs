@@ -1,19 +1,20 @@
 //! `Binary(Pow)` and `Binary(Mod)` element values (ONNX `Pow`, opset 15; `Mod`, opset 13),
 //! used by [`lower_binary`](super::elementwise::lower_binary).
 //!
-//! - `f32` (scalar or `f32x4`; needs [`TargetFeatures::has_round`]):
+//! - `f32` (scalar or `f32x4`; needs [`TargetFeatures::has_round`]; `f16` is computed in `f32`
+//!   by the caller):
 //!   - `Pow`: `|x|^y = exp(y · ln|x|)` with the polynomial [`exp`] and [`ln`] (a few ULP for
 //!     `|y · ln|x|| < 10`, well inside the node tests' rtol 1e-3), then the IEEE `powf`
 //!     special cases: a negative base gives `-|x|^y` for odd integer `y`, `|x|^y` for even
 //!     `y` and NaN otherwise; `x^0 = 1` and `1^y = 1` (also for NaN); `0^y` is `0` for
 //!     `y > 0` and `+inf` for `y < 0`; results beyond `exp(88.7)` are `+inf`.
-//!   - `Mod`: `m = fma(-trunc(a / b), b, a)` (C `fmod`, exact while the quotient is exactly
-//!     representable, i.e. `|a / b| < 2^24`; NaN for `b = 0` or infinite `a`, `a` for
-//!     infinite `b`), moved into the sign of `b`
-//!     for numpy `mod` (`m + b` when `m` and `b` have opposite signs; a zero result takes
-//!     `b`'s sign).
-//! - Integers (`i64`, `i32`, and `i16`/`i8`/`u8` widened to `i32` and wrapped back, as
-//!   `Max`/`Min` on those dtypes are),
+//!   - `Mod`: `m = fma(-trunc(a / b), b, a)`, plus `b` (with `a`'s sign) when the rounded
+//!     quotient was one too large and left `m` with the wrong sign, then `m` takes `a`'s sign
+//!     (C `fmod`, exact while `|a / b| < 2^24`; NaN for `b = 0` or infinite `a`, `a` for
+//!     infinite `b`); for numpy `mod` moved into the sign of `b` (`m + b` when `m` and `b`
+//!     have opposite signs; a zero result takes `b`'s sign).
+//! - Integers (`i64`, `i32`, and `i16`/`i8`/`u8` widened to `i32` and wrapped back, as every
+//!   binary op on those dtypes is),
 //!   scalar, exactly as the interpreter (`ops/math.rs`): `Pow` by square-and-multiply over
 //!   every exponent bit (wrapping); a negative exponent gives `1` for base `1`, `±1` for base
 //!   `-1`, else `0`. `Mod` is `srem` (C) or `srem` moved into the divisor's sign (numpy).
@@ -21,7 +22,7 @@
 //!   writes 0 instead of trapping.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
+use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use int8xc_ir::BinaryOp;
 
 use super::elementwise::select_f;
@@ -86,6 +87,37 @@ fn mod_f32(cx: &mut KernelCx, a: Value, b: Value, fmod: bool, ty: Type) -> Value
     let q = cx.b.ins().trunc(q);
     let nq = cx.b.ins().fneg(q);
     let m = cx.mul_add(nq, b, a);
+    // The rounded quotient can be one too large in magnitude (`a / b` just below an integer),
+    // leaving a non-zero `m` of the opposite sign: add `b` with `a`'s sign. Then give the
+    // result `a`'s sign, as C `fmod` (a zero remainder of a negative `a` is -0).
+    let ity = int_ty(ty);
+    let (mb, ab) = (bitcast(cx, ity, m), bitcast(cx, ity, a));
+    let sign = iconst32(cx, ity, i32::MIN);
+    let a_sign = cx.b.ins().band(ab, sign);
+    let flip = cx.b.ins().bxor(mb, ab);
+    let flip = cx.b.ins().band(flip, sign);
+    let zero_i = iconst32(cx, ity, 0);
+    let opposite = cx.b.ins().icmp(IntCC::NotEqual, flip, zero_i);
+    let nonzero = fcmp_const(cx, FloatCC::NotEqual, m, 0.0, ty);
+    // Scalar: both i8 flags; vector: both i32x4 lane masks.
+    let opposite = cx.b.ins().band(opposite, nonzero);
+    let abs_mask = iconst32(cx, ity, i32::MAX);
+    let bb = bitcast(cx, ity, b);
+    let b_abs = cx.b.ins().band(bb, abs_mask);
+    let b_as_a = cx.b.ins().bor(b_abs, a_sign);
+    let b_as_a = bitcast(cx, ty, b_as_a);
+    let fixed = cx.b.ins().fadd(m, b_as_a);
+    let m = if ty.is_vector() {
+        let f = bitcast(cx, ity, fixed);
+        let r = cx.b.ins().bitselect(opposite, f, mb);
+        bitcast(cx, ty, r)
+    } else {
+        cx.b.ins().select(opposite, fixed, m)
+    };
+    let mb = bitcast(cx, ity, m);
+    let m_abs = cx.b.ins().band(mb, abs_mask);
+    let signed = cx.b.ins().bor(m_abs, a_sign);
+    let m = bitcast(cx, ty, signed);
     // fmod(a, ±inf) = a for finite a; fmod(±inf, b) = NaN.
     let inf = cx.fconst(ty, f32::INFINITY);
     let abs_b = cx.b.ins().fabs(b);
@@ -163,9 +195,4 @@ fn mod_int(cx: &mut KernelCx, a: Value, b: Value, fmod: bool, ty: Type) -> Value
     let fix = cx.b.ins().band(opposite, nonzero);
     let rb = cx.b.ins().iadd(r, b);
     cx.b.ins().select(fix, rb, r)
-}
-
-/// Whether `ty` is a float lane type handled by [`float_value`].
-pub(crate) fn is_f32(ty: Type) -> bool {
-    ty.lane_type() == types::F32
 }

@@ -1,4 +1,6 @@
-//! `QuantizeLinear`, `DequantizeLinear` (per tensor and per axis) and `DynamicQuantizeLinear`,
+//! `QuantizeLinear`, `DequantizeLinear` (per tensor and per axis on 8/16/32-bit tensors;
+//! blocked parameters and packed 4-bit tensors are in
+//! [`quantize_per_element`](super::quantize_per_element)) and `DynamicQuantizeLinear`,
 //! bit-exact with the interpreter's scalar formulas ([`int8xc_ir::quantize_f32`],
 //! [`int8xc_ir::dequantize`]), plus the byte-vector helpers the other quantized element-wise
 //! kernels (`qlinear.rs`) share.
@@ -26,7 +28,7 @@ use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Type, Value};
 use int8xc_ir::{quant_range, DType, QuantParams};
 
 use super::qgemm::le;
-use super::{i64_of, KernelCx, KernelInfo};
+use super::{i64_of, quantize_per_element, KernelCx, KernelInfo};
 use crate::JitError;
 
 /// Most elements one work item processes (a multiple of 16).
@@ -167,7 +169,8 @@ pub(crate) fn select_lt(cx: &mut KernelCx, a: Value, b: Value, x: Value, y: Valu
 }
 
 /// The run structure of a per-tensor or per-axis parameter set over `shape`:
-/// `(runs, inner, channels)`. Errors for blocked parameters or an axis out of range.
+/// `(runs, inner, channels)`. Errors for blocked parameters (lowered by
+/// [`quantize_per_element`](super::quantize_per_element) instead) or an axis out of range.
 fn runs_of(cx: &KernelCx, q: &QuantParams, shape: &[usize]) -> Result<(usize, usize, usize), JitError> {
     let numel: usize = shape.iter().product();
     if q.block_size.is_some() {
@@ -282,6 +285,8 @@ fn quantize_storage(cx: &KernelCx, dt: DType) -> Result<(Type, bool, (i32, i32))
 /// `QuantizeLinear { dtype, params }` (ONNX `QuantizeLinear`, opsets 10–21), f32 input,
 /// per-tensor or per-axis parameters, `u8`/`i8`/`i16` output. Work item and exact formula:
 /// see the module docs (equal to [`int8xc_ir::quantize_f32`] per element, bit for bit).
+/// Blocked parameters and `u4`/`i4` outputs are lowered by
+/// [`quantize_per_element`](super::quantize_per_element).
 pub(crate) fn lower_quantize_linear(cx: &mut KernelCx, dtype: DType, q: &QuantParams) -> Result<KernelInfo, JitError> {
     cx.expect_arity(1..=1, 1)?;
     let (tx, ty) = (cx.in_ty(0)?, cx.out_ty(0)?);
@@ -290,6 +295,9 @@ pub(crate) fn lower_quantize_linear(cx: &mut KernelCx, dtype: DType, q: &QuantPa
     }
     if ty.dtype != dtype || ty.shape != tx.shape {
         return Err(JitError::invalid(cx.node, format!("output {ty} does not match {dtype}{:?}", tx.shape)));
+    }
+    if q.block_size.is_some() || matches!(dtype, DType::I4 | DType::U4) {
+        return quantize_per_element::lower_quantize(cx, dtype, q);
     }
     let (oty, signed, range) = quantize_storage(cx, dtype)?;
     let (runs, inner, channels) = runs_of(cx, q, &tx.shape)?;
@@ -327,7 +335,8 @@ pub(crate) fn lower_quantize_linear(cx: &mut KernelCx, dtype: DType, q: &QuantPa
 }
 
 /// `DequantizeLinear` (ONNX `DequantizeLinear`, opsets 10–21): `u8`/`i8`/`i16`/`i32` input
-/// with per-tensor or per-axis parameters (from its type), f32 output
+/// with per-tensor or per-axis parameters (from its type; blocked parameters and `u4`/`i4`
+/// inputs are lowered by [`quantize_per_element`](super::quantize_per_element)), f32 output
 /// `y = f32(x - zp) * scale` ([`int8xc_ir::dequantize`], bit for bit). Work item: see the
 /// module docs; 8- and 16-bit inputs are processed 16 / 8 elements per step with `f32x4`.
 pub(crate) fn lower_dequantize_linear(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
@@ -336,12 +345,18 @@ pub(crate) fn lower_dequantize_linear(cx: &mut KernelCx) -> Result<KernelInfo, J
     let Some(q) = tx.quant.as_ref() else {
         return Err(JitError::invalid(cx.node, format!("input {tx} has no quantization parameters")));
     };
-    let Some((ity, signed)) = int_storage(tx.dtype) else {
-        return Err(JitError::unsupported(cx.node, format!("dequantizing {} (JIT: u8, i8, i16, i32)", tx.dtype)));
-    };
     if ty.dtype != DType::F32 || ty.shape != tx.shape {
         return Err(JitError::invalid(cx.node, format!("output {ty} does not match f32{:?}", tx.shape)));
     }
+    if q.block_size.is_some() || matches!(tx.dtype, DType::I4 | DType::U4) {
+        return quantize_per_element::lower_dequantize(cx, q);
+    }
+    let Some((ity, signed)) = int_storage(tx.dtype) else {
+        return Err(JitError::unsupported(
+            cx.node,
+            format!("dequantizing {} (JIT: u8, i8, i16, i32, u4, i4)", tx.dtype),
+        ));
+    };
     let (runs, inner, channels) = runs_of(cx, q, &tx.shape)?;
     let (src, dst) = (cx.input(0), cx.output(0));
     let mut table = Vec::new();

@@ -1,6 +1,7 @@
 //! Comparison, boolean and selection kernels: `Compare` (ONNX `Equal`/`Less`/`Greater`/
 //! `LessOrEqual`/`GreaterOrEqual`), `Logical` (`And`/`Or`/`Xor`), `Not`, `Where` and
-//! `Expand`, on every byte-sized dtype but `f16` (and `i4`/`u4`).
+//! `Expand`, on every byte-sized dtype (not `i4`/`u4`). `f16` elements are moved as their 16
+//! bits, and compared after an exact widening to `f32`.
 //!
 //! All share one scalar loop nest with numpy broadcasting: shapes are collapsed as in
 //! [`elementwise`](super::elementwise) (size-1 dims dropped, mergeable dims merged), the
@@ -15,13 +16,15 @@ use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use int8xc_ir::{CompareOp, DType, LogicalOp};
 
 use super::elementwise::{broadcast_strides, chunk_bases, collapse, CHUNK};
+use super::f16::f16_to_f32;
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
-/// The CLIF type a dtype is loaded as (`bool`/`u8` as `i8`).
+/// The CLIF type a dtype is loaded as (`bool`/`u8` as `i8`, `f16` as its bits in `i16`).
 fn load_ty(cx: &KernelCx, dt: DType) -> Result<Type, JitError> {
     match dt {
         DType::F32 => Ok(types::F32),
+        DType::F16 => Ok(types::I16),
         DType::I64 => Ok(types::I64),
         DType::I32 => Ok(types::I32),
         DType::I16 => Ok(types::I16),
@@ -93,8 +96,8 @@ fn output(cx: &KernelCx) -> Result<(Value, Type), JitError> {
     Ok((cx.output(0), load_ty(cx, cx.out_ty(0)?.dtype)?))
 }
 
-/// `Compare(op)`: `bool` output; floats compare ordered (any comparison with NaN is false),
-/// integers signed (`u8` unsigned).
+/// `Compare(op)`: `bool` output; floats compare ordered (any comparison with NaN is false;
+/// `f16` widened to `f32` first), integers signed (`u8` unsigned).
 pub(crate) fn lower_compare(cx: &mut KernelCx, op: CompareOp) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=2, 1)?;
     let (a, b) = (operand(cx, 0)?, operand(cx, 1)?);
@@ -102,9 +105,19 @@ pub(crate) fn lower_compare(cx: &mut KernelCx, op: CompareOp) -> Result<KernelIn
     if cx.in_ty(1)?.dtype != cx.in_ty(0)?.dtype || cx.out_ty(0)?.dtype != DType::Bool {
         return Err(JitError::invalid(cx.node, "Compare needs two inputs of one dtype and a bool output"));
     }
-    let is_float = a.2 == types::F32;
+    let dtype = cx.in_ty(0)?.dtype;
+    let is_float = dtype.is_float();
     let f = move |cx: &mut KernelCx, v: &[Value]| -> Value {
         if is_float {
+            let (x, y) = if dtype == DType::F16 {
+                let widen = |cx: &mut KernelCx, h: Value| {
+                    let h = cx.b.ins().uextend(types::I32, h);
+                    f16_to_f32(cx, h)
+                };
+                (widen(cx, v[0]), widen(cx, v[1]))
+            } else {
+                (v[0], v[1])
+            };
             let cc = match op {
                 CompareOp::Equal => FloatCC::Equal,
                 CompareOp::Less => FloatCC::LessThan,
@@ -112,7 +125,7 @@ pub(crate) fn lower_compare(cx: &mut KernelCx, op: CompareOp) -> Result<KernelIn
                 CompareOp::Greater => FloatCC::GreaterThan,
                 CompareOp::GreaterOrEqual => FloatCC::GreaterThanOrEqual,
             };
-            return cx.b.ins().fcmp(cc, v[0], v[1]);
+            return cx.b.ins().fcmp(cc, x, y);
         }
         let cc = match (op, unsigned) {
             (CompareOp::Equal, _) => IntCC::Equal,

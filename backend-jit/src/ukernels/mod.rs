@@ -294,9 +294,13 @@ pub fn qgemm_tile(n: usize, groups: usize, a: &[u8], b: &[u8], a_signed: bool, c
         return Err(JitError::Target { triple: "host".into(), message: "no AVX-512 VNNI on this CPU".into() });
     }
     let panel = groups * 64;
-    for (what, have, need) in [("A", a.len(), groups * 16), ("B", b.len(), n.div_ceil(16) * panel), ("C", c.len(), 4 * n)] {
+    for (what, have, need) in
+        [("A", a.len(), groups * 16), ("B", b.len(), n.div_ceil(16) * panel), ("C", c.len(), 4 * n)]
+    {
         if have < need {
-            return Err(JitError::Graph(format!("qgemm 4x{n}, {groups} groups: {what} has {have} elements, needs {need}")));
+            return Err(JitError::Graph(format!(
+                "qgemm 4x{n}, {groups} groups: {what} has {have} elements, needs {need}"
+            )));
         }
     }
     let args = QgemmArgs {

@@ -9,6 +9,8 @@
 
 mod attrs;
 mod conv;
+mod conv_nd;
+mod dropout;
 mod einsum;
 mod elementwise;
 mod index;
@@ -24,6 +26,7 @@ mod resize;
 mod shape_ops;
 mod topo;
 mod trilu;
+mod window;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -243,6 +246,7 @@ fn import_node(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
         "Conv" => conv::conv(cx, n),
         "ConvTranspose" => conv::conv_transpose(cx, n),
         "MaxPool" | "AveragePool" => conv::pool(cx, n),
+        "Dropout" => dropout::dropout(cx, n),
         "GlobalAveragePool" => nn::global_average_pool(cx, n),
         "MatMul" => nn::matmul(cx, n),
         "Gemm" => nn::gemm(cx, n),

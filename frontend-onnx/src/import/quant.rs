@@ -8,6 +8,11 @@
 //! input otherwise), and a quantized tensor read by a `DequantizeLinear` or a `QLinear*` op
 //! must carry exactly the parameters the node gives: constants and graph inputs get them
 //! attached, values produced by other nodes must already have them.
+//!
+//! The exception: a `QuantizeLinear` / `DequantizeLinear` whose scale or zero point is
+//! computed at run time (per tensor or per axis; blocked ones must still be constant)
+//! becomes [`Op::QuantizeLinearDynamicParams`] / [`Op::DequantizeLinearDynamicParams`],
+//! which take them as tensor inputs and produce a plain integer (or `f32`) tensor.
 
 use int8xc_ir::{BinaryOp, DType, Data, Op, QuantParams, TensorData, ValueDef, ValueId};
 
@@ -195,9 +200,75 @@ fn qdq_granularity(n: &NodeIn) -> Result<Granularity, OnnxError> {
     }
 }
 
+/// Whether node `n` gets its scale (input 1) or zero point (input 2) at run time in a form
+/// the `*DynamicParams` ops take (per tensor or per axis; not blocked).
+fn dynamic_params_wanted(cx: &mut Ctx, n: &NodeIn, granularity: Granularity) -> Result<bool, OnnxError> {
+    if matches!(granularity, Granularity::Blocked { .. }) {
+        return Ok(false);
+    }
+    for i in [1, 2] {
+        if cx.opt_input(n, i)?.is_some_and(|v| cx.graph.constant(v).is_none()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The run-time scale (input 1) and zero point (input 2) of `n` for a tensor of shape
+/// `shape`, as the inputs of a `*DynamicParams` op, and its axis (`None` per tensor: a scale
+/// with one element and rank <= 1). An absent zero point becomes zeros of `default_dtype`
+/// shaped as the scale; a one-element zero point of another shape is reshaped to it.
+///
+/// Errors (naming the node): a scale that is not `f32`; a per-axis scale whose shape is not
+/// `[shape[axis]]`, or any non-scalar scale before opset 13.
+fn dynamic_params(
+    cx: &mut Ctx,
+    n: &NodeIn,
+    shape: &[usize],
+    granularity: Granularity,
+    default_dtype: DType,
+) -> Result<(ValueId, ValueId, Option<usize>), OnnxError> {
+    let scale = cx.input(n, 1)?;
+    let sty = cx.ty(scale).clone();
+    if sty.dtype != DType::F32 {
+        return Err(n.err(format!(
+            "input 1 (scale, computed at run time) has dtype {}; only float32 run-time scales are supported",
+            sty.dtype
+        )));
+    }
+    let axis = match granularity {
+        _ if sty.numel() == 1 && sty.rank() <= 1 => None,
+        Granularity::Axis(axis) => {
+            let a = n.axis("axis", axis, shape.len())?;
+            if sty.shape != [shape[a]] {
+                return Err(n.err(format!(
+                    "per-axis scale has shape {:?}, but axis {a} of the quantized input {shape:?} has {} entries",
+                    sty.shape, shape[a]
+                )));
+            }
+            Some(a)
+        }
+        _ => return Err(n.err(format!("input 1 (scale) must be a scalar (per-tensor), got shape {:?}", sty.shape))),
+    };
+    let zp = match cx.opt_input(n, 2)? {
+        Some(z) if cx.ty(z).shape != sty.shape && cx.ty(z).numel() == 1 && sty.numel() == 1 => {
+            cx.emit(n, "zero_point", Op::Reshape { shape: sty.shape.clone() }, vec![z])?
+        }
+        Some(z) => z,
+        None => {
+            let zeros = TensorData::new(sty.shape.clone(), Data::zeros(default_dtype, sty.numel()))
+                .map_err(|e| n.err(e.to_string()))?;
+            cx.constant(n, "zero_point", zeros)
+        }
+    };
+    Ok((scale, zp, axis))
+}
+
 /// `QuantizeLinear` (opsets 10, 13, 19, 21) → [`Op::QuantizeLinear`]: `x` (`f32`/`f16`),
 /// constant `y_scale` and optional `y_zero_point` (its dtype is the output dtype; without it
-/// `output_dtype` (opset 21) or `u8`). A constant `x` is folded.
+/// `output_dtype` (opset 21) or `u8`). A constant `x` is folded. A scale or zero point
+/// computed at run time gives [`Op::QuantizeLinearDynamicParams`] instead (see
+/// [`dynamic_params`]).
 pub(super) fn quantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let x = cx.input(n, 0)?;
     let shape = cx.ty(x).shape.clone();
@@ -208,10 +279,21 @@ pub(super) fn quantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, 
             .and_then(crate::proto::DataType::to_ir)
             .ok_or_else(|| n.err(format!("attribute 'output_dtype' {t} is not a supported type")))?,
     };
-    let (dtype, params) = read_params(cx, n, (1, 2), &shape, qdq_granularity(n)?, default)?;
-    if !matches!(dtype, DType::U8 | DType::I8 | DType::U4 | DType::I4 | DType::I16) {
-        return Err(n.err(format!("quantizing to {dtype} is not supported (u8, i8, u4, i4, i16 are)")));
+    let granularity = qdq_granularity(n)?;
+    let supported = |dtype: DType| {
+        if matches!(dtype, DType::U8 | DType::I8 | DType::U4 | DType::I4 | DType::I16) {
+            Ok(())
+        } else {
+            Err(n.err(format!("quantizing to {dtype} is not supported (u8, i8, u4, i4, i16 are)")))
+        }
+    };
+    if dynamic_params_wanted(cx, n, granularity)? {
+        let (scale, zp, axis) = dynamic_params(cx, n, &shape, granularity, default)?;
+        supported(cx.ty(zp).dtype)?;
+        return Ok(vec![cx.emit(n, "", Op::QuantizeLinearDynamicParams { axis }, vec![x, scale, zp])?]);
     }
+    let (dtype, params) = read_params(cx, n, (1, 2), &shape, granularity, default)?;
+    supported(dtype)?;
     Ok(vec![cx.emit(n, "", Op::QuantizeLinear { dtype, params }, vec![x])?])
 }
 
@@ -220,7 +302,8 @@ pub(super) fn quantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, 
 /// `x`: the QDQ pass fuses `DequantizeLinear(weight)` into integer ops, and constant folding
 /// dequantizes what stays. When `x` comes from a node with other (or no) parameters, the
 /// ONNX formula is built from float ops instead: `(Cast(x, f32) - zp) * scale` (per-axis
-/// scales reshaped to broadcast; exact for `|x - zp| < 2^24`).
+/// scales reshaped to broadcast; exact for `|x - zp| < 2^24`). A scale or zero point
+/// computed at run time gives [`Op::DequantizeLinearDynamicParams`] (see [`dynamic_params`]).
 pub(super) fn dequantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let x = cx.input(n, 0)?;
     let (xdtype, shape) = (cx.ty(x).dtype, cx.ty(x).shape.clone());
@@ -229,7 +312,12 @@ pub(super) fn dequantize_linear(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>
     if cx.ty(scale).dtype != DType::F32 {
         return Err(n.err(format!("input 1 (scale) must be float32, got {}", cx.ty(scale).dtype)));
     }
-    let (dtype, params) = read_params(cx, n, (1, 2), &shape, qdq_granularity(n)?, xdtype)?;
+    let granularity = qdq_granularity(n)?;
+    if dynamic_params_wanted(cx, n, granularity)? {
+        let (scale, zp, axis) = dynamic_params(cx, n, &shape, granularity, xdtype)?;
+        return Ok(vec![cx.emit(n, "", Op::DequantizeLinearDynamicParams { axis }, vec![x, scale, zp])?]);
+    }
+    let (dtype, params) = read_params(cx, n, (1, 2), &shape, granularity, xdtype)?;
     if let Some(xq) = bind_params(cx, n, x, "input x", dtype, &params)? {
         return cx.emit_node(n, Op::DequantizeLinear, vec![xq]);
     }

@@ -1,7 +1,7 @@
 //! Data-movement and shape ops: `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze` (all →
 //! [`Op::Reshape`]), `Transpose`, `Concat`, `Slice`, `Gather`, `Cast`, and the ops that
-//! become constants or aliases: `Shape`, `Constant`, `ConstantOfShape`, `Range`, `Identity`,
-//! `Dropout`.
+//! become constants or aliases: `Shape`, `Constant`, `ConstantOfShape`, `Range`, `Identity`
+//! (`Dropout` is in `dropout.rs`).
 
 use int8xc_ir::{DType, Data, Op, SliceAttrs, TensorData, ValueId};
 
@@ -27,7 +27,6 @@ pub(super) fn import(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError
         "ConstantOfShape" => constant_of_shape(cx, n)?,
         "Range" => range(cx, n)?,
         "Identity" => cx.input(n, 0)?,
-        "Dropout" => dropout(cx, n)?,
         other => return Err(n.err(format!("internal: no importer for op type '{other}'"))),
     };
     Ok(vec![v])
@@ -350,18 +349,4 @@ fn range(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
     }
     .map_err(|e| n.err(e.to_string()))?;
     Ok(cx.constant(n, "", t))
-}
-
-/// `Dropout` at inference: an identity. The `mask` output and `training_mode = true`
-/// (opset 12 input 2) are rejected.
-fn dropout(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
-    if n.output_used(1) {
-        return Err(n.err("the 'mask' output is not supported (inference only)"));
-    }
-    if let Some(t) = cx.const_input(n, 2, "training_mode")? {
-        if t.to_i64_vec().is_some_and(|v| v.iter().any(|&b| b != 0)) {
-            return Err(n.err("training_mode = true is not supported (inference only)"));
-        }
-    }
-    cx.input(n, 0)
 }

@@ -98,7 +98,10 @@ pub struct ConvTransposeAttrs {
     pub pads: [usize; 4],
     /// Dilations `[dH, dW]`.
     pub dilations: [usize; 2],
-    /// Extra size added to one side of the output `[h, w]`.
+    /// Extra size added to the end of the output `[h, w]`. ONNX requires it to be smaller
+    /// than the stride or the dilation; the IR allows any value (the extra positions hold only
+    /// the bias), which is how the importer expresses the negative end padding ONNX derives
+    /// from an `output_shape` larger than the full output.
     pub output_padding: [usize; 2],
     /// Number of groups.
     pub group: usize,
@@ -133,11 +136,14 @@ pub struct PoolAttrs {
     /// at or after `H + top` (it must start inside the input or its leading padding), as
     /// ONNX Runtime and PyTorch do.
     pub pads: [usize; 4],
-    /// Dilations `[dH, dW]` (MaxPool only; 1 for AveragePool).
+    /// Dilations `[dH, dW]`: window element `k` along an axis is at `o * s - pad_begin + k * d`
+    /// (ONNX `MaxPool` opset 10+, `AveragePool` opset 19+).
     pub dilations: [usize; 2],
     /// Output size rounds up instead of down.
     pub ceil_mode: bool,
-    /// AveragePool: padded elements count in the divisor.
+    /// AveragePool: the divisor counts the window positions inside the padded input
+    /// `[-pad_begin, in + pad_end)` (not those beyond it that `ceil_mode` adds) instead of only
+    /// those inside the input. Both counts are products of per-axis counts.
     pub count_include_pad: bool,
 }
 

@@ -149,9 +149,6 @@ pub(super) fn conv_transpose(op: &Op, a: &ConvTransposeAttrs, inputs: &[&TensorT
     let mut shape = vec![x.shape[0], m, 0, 0];
     for i in 0..2 {
         let (s, d, k, op_pad) = (a.strides[i], a.dilations[i], a.kernel[i], a.output_padding[i]);
-        if op_pad >= s && op_pad >= d {
-            return Err(fail(op, format!("output_padding {op_pad} must be < stride {s} or dilation {d}")));
-        }
         let input = x.shape[2 + i];
         if input == 0 {
             return Err(fail(op, format!("input {} is 0", SPATIAL[i])));
@@ -234,7 +231,7 @@ pub(super) fn gemm(op: &Op, g: &GemmAttrs, inputs: &[&TensorType]) -> Result<Ten
 pub(super) fn pool(op: &Op, a: &PoolAttrs, inputs: &[&TensorType]) -> Result<TensorType, IrError> {
     let x = one_input(op, inputs)?;
     require_rank(op, "input", x, 4)?;
-    let is_max = matches!(op, Op::MaxPool(_));
+    let is_max = matches!(op, Op::MaxPool(_) | Op::MaxPoolWithIndices { .. });
     if is_max {
         require_numeric(op, "input", x)?;
     } else {
@@ -246,6 +243,18 @@ pub(super) fn pool(op: &Op, a: &PoolAttrs, inputs: &[&TensorType]) -> Result<Ten
         return Err(fail(op, format!("cannot pool a tensor quantized along spatial axis {:?} ({x})", q.axis)));
     }
     Ok(TensorType { dtype: x.dtype, shape, quant })
+}
+
+/// ONNX `MaxPool` with its `Indices` output: the type of `MaxPool`'s `y`, and `i64` indices
+/// of the same shape.
+pub(super) fn max_pool_with_indices(
+    op: &Op,
+    a: &PoolAttrs,
+    inputs: &[&TensorType],
+) -> Result<Vec<TensorType>, IrError> {
+    let y = pool(op, a, inputs)?;
+    let indices = TensorType::new(crate::DType::I64, y.shape.clone());
+    Ok(vec![y, indices])
 }
 
 /// The output shape of a 2-D NCHW pool over `x` (rank 4, checked by the caller).
@@ -386,8 +395,8 @@ mod tests {
             })
         };
         assert_eq!(shape_of(&mk([0, 0], 2), &[f32t(&[1, 4, 3, 3]), f32t(&[4, 3, 2, 2])]), vec![1, 6, 6, 6]);
-        let e = err_of(&mk([2, 0], 1), &[f32t(&[1, 4, 3, 3]), f32t(&[4, 3, 2, 2])]);
-        assert!(e.contains("output_padding 2 must be < stride 2 or dilation 1"), "{e}");
+        // output_padding >= stride (ONNX's negative end pads from output_shape) is allowed
+        assert_eq!(shape_of(&mk([3, 0], 1), &[f32t(&[1, 4, 3, 3]), f32t(&[4, 3, 2, 2])]), vec![1, 3, 9, 6]);
         let e = err_of(&mk([0, 0], 1), &[f32t(&[1, 4, 3, 3]), f32t(&[3, 3, 2, 2])]);
         assert!(e.contains("input channels 4 != weight dim 0 = 3"), "{e}");
         let e = err_of(&mk([0, 0], 1), &[f32t(&[1, 4, 3, 3]), f32t(&[4, 3, 2, 2]), f32t(&[4])]);
@@ -457,6 +466,17 @@ mod tests {
             shape_of(&Op::AveragePool(pool([3, 3], [2, 2], [1; 4], true)), &[f32t(&[1, 1, 7, 7])]),
             vec![1, 1, 4, 4]
         );
+    }
+
+    #[test]
+    fn max_pool_with_indices_adds_i64_indices_of_the_output_shape() {
+        let op = Op::MaxPoolWithIndices { pool: pool([2, 2], [2, 2], [0; 4], false), column_major: true };
+        let q = u8q(&[1, 3, 4, 4], 0.1, 128);
+        let tys = crate::infer_types(&op, &[&q]).unwrap();
+        assert_eq!(tys.len(), 2);
+        assert_eq!((tys[0].dtype, tys[0].shape.as_slice(), &tys[0].quant), (DType::U8, &[1, 3, 2, 2][..], &q.quant));
+        assert_eq!(tys[1], TensorType::new(DType::I64, [1, 3, 2, 2]));
+        assert!(crate::infer_types(&op, &[&f32t(&[1, 3, 4])]).unwrap_err().to_string().contains("rank 4"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! ops' semantics rely on (the verifier runs them on every node): the quantization parameters
 //! an op reads are present and of a supported granularity, output parameters are well formed,
 //! bias parameters are consistent, and no signedness combination ONNX Runtime rejects.
+//! The `*DynamicParams` ops take scale and zero point as tensor inputs (checked for dtype and
+//! shape here) and produce types without parameters.
 
 use super::{check_arity, check_axis, fail, movement, nn, one_input, require_float, require_rank};
 use crate::{
@@ -137,6 +139,66 @@ pub(super) fn dequantize_linear(op: &Op, inputs: &[&TensorType]) -> Result<Tenso
     let x = one_input(op, inputs)?;
     require_dtype_in(op, "input", x, &[DType::U8, DType::I8, DType::U4, DType::I4, DType::I16, DType::I32])?;
     params(op, "input", x)?;
+    Ok(TensorType::new(DType::F32, x.shape.clone()))
+}
+
+/// The `(scale, zero point)` inputs of the `*DynamicParams` ops: `f32` scale and a zero
+/// point of dtype `zp_dtype` (when given) with the scale's shape; `[]`/`[1]` per tensor
+/// (`axis` `None`), `[shape[axis]]` per axis.
+fn check_dynamic_params(
+    op: &Op,
+    x: &TensorType,
+    scale: &TensorType,
+    zp: &TensorType,
+    axis: Option<usize>,
+) -> Result<(), IrError> {
+    if scale.dtype != DType::F32 {
+        return Err(fail(op, format!("scale must be f32, got {scale}")));
+    }
+    if zp.shape != scale.shape {
+        return Err(fail(op, format!("zero point {zp} and scale {scale} differ in shape")));
+    }
+    let ok = match axis {
+        None => matches!(scale.shape.as_slice(), [] | [1]),
+        Some(a) => {
+            check_axis(op, "axis", a, x.rank())?;
+            scale.shape == [x.shape[a]]
+        }
+    };
+    if !ok {
+        let want = axis.map_or_else(|| "[] or [1]".to_string(), |a| format!("[{}] (axis {a} of {x})", x.shape[a]));
+        return Err(fail(op, format!("scale {scale} must have shape {want}")));
+    }
+    Ok(())
+}
+
+/// `QuantizeLinearDynamicParams`: `x` float, output the zero point's dtype, no parameters.
+pub(super) fn quantize_linear_dynamic_params(
+    op: &Op,
+    axis: Option<usize>,
+    inputs: &[&TensorType],
+) -> Result<TensorType, IrError> {
+    check_arity(op, inputs, 3, 3)?;
+    let (x, scale, zp) = (inputs[0], inputs[1], inputs[2]);
+    require_float(op, "input", x)?;
+    require_dtype_in(op, "zero point", zp, QUANT_OUT)?;
+    check_dynamic_params(op, x, scale, zp, axis)?;
+    Ok(TensorType::new(zp.dtype, x.shape.clone()))
+}
+
+/// `DequantizeLinearDynamicParams`: integer `x`, zero point of `x`'s dtype, `f32` output.
+pub(super) fn dequantize_linear_dynamic_params(
+    op: &Op,
+    axis: Option<usize>,
+    inputs: &[&TensorType],
+) -> Result<TensorType, IrError> {
+    check_arity(op, inputs, 3, 3)?;
+    let (x, scale, zp) = (inputs[0], inputs[1], inputs[2]);
+    require_dtype_in(op, "input", x, &[DType::U8, DType::I8, DType::U4, DType::I4, DType::I16, DType::I32])?;
+    if zp.dtype != x.dtype {
+        return Err(fail(op, format!("zero point {zp} must have the dtype of the input {x}")));
+    }
+    check_dynamic_params(op, x, scale, zp, axis)?;
     Ok(TensorType::new(DType::F32, x.shape.clone()))
 }
 

@@ -81,6 +81,11 @@ pub(super) fn print_attrs(op: &Op) -> Vec<(&'static str, String)> {
             ("ceil_mode", a.ceil_mode.to_string()),
             ("count_include_pad", a.count_include_pad.to_string()),
         ],
+        Op::MaxPoolWithIndices { pool, column_major } => {
+            let mut v = print_attrs(&Op::MaxPool(pool.clone()));
+            v.push(("column_major", column_major.to_string()));
+            v
+        }
         Op::ReduceMean { axes, keepdims } => vec![("axes", ints(axes)), ("keepdims", keepdims.to_string())],
         Op::ArgMax { axis, keepdims, select_last_index } => vec![
             ("axis", axis.to_string()),
@@ -302,6 +307,7 @@ pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
         "Softmax" => Op::Softmax { axis: a.usize("axis")? },
         "MaxPool" => Op::MaxPool(a.pool()?),
         "AveragePool" => Op::AveragePool(a.pool()?),
+        "MaxPoolWithIndices" => Op::MaxPoolWithIndices { pool: a.pool()?, column_major: a.bool("column_major")? },
         "GlobalAveragePool" => Op::GlobalAveragePool,
         "ReduceMean" => Op::ReduceMean { axes: a.usizes("axes")?, keepdims: a.bool("keepdims")? },
         "ArgMax" => Op::ArgMax {

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! %q: u8<0.5,3>[2] = QuantizeLinear(%x) {dtype=u8, scale=[0.5], zero_point=[3], axis=none, block_size=none}
+//! %r: i8[2,3] = QuantizeLinearDynamicParams(%x, %scale, %zp) {axis=1}   # parameters computed at run time
 //! %y = QConv(%q, %w, %b) {kernel=[3,3], strides=[1,1], pads=[1,1,1,1], dilations=[1,1], group=1,
 //!                         mode=f32, out_dtype=u8, out_scale=0.05, out_zero_point=0, clamp=[0,255]}
 //! %z = QMatMul(%a, %b) {alpha=1.0, mode=none}          # f32 output (no requantization)
@@ -55,6 +56,9 @@ pub(super) fn print_quant_attrs(op: &Op) -> Vec<(&'static str, String)> {
             ("axis", opt(params.axis, |a| a.to_string())),
             ("block_size", opt(params.block_size, |b| b.to_string())),
         ],
+        Op::QuantizeLinearDynamicParams { axis } | Op::DequantizeLinearDynamicParams { axis } => {
+            vec![("axis", opt(*axis, |a| a.to_string()))]
+        }
         Op::QConv(a) => {
             let mut v = print_attrs(&Op::Conv(a.conv.clone()));
             v.extend(requant_attrs(&a.requant));
@@ -173,6 +177,8 @@ pub(super) fn build_quant_op(name: &str, a: &mut Attrs) -> Result<Option<Op>, Ir
         }
         "DequantizeLinear" => Op::DequantizeLinear,
         "DynamicQuantizeLinear" => Op::DynamicQuantizeLinear,
+        "QuantizeLinearDynamicParams" => Op::QuantizeLinearDynamicParams { axis: opt_usize(a, "axis")? },
+        "DequantizeLinearDynamicParams" => Op::DequantizeLinearDynamicParams { axis: opt_usize(a, "axis")? },
         "MatMulInteger" => Op::MatMulInteger,
         "ConvInteger" => Op::ConvInteger(conv_attrs(a)?),
         "QConv" => {

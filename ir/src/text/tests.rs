@@ -131,6 +131,24 @@ fn every_op_round_trips() {
 }
 
 #[test]
+fn max_pool_with_indices_prints_both_outputs_and_round_trips() {
+    let mut g = Graph::new("argmax_pool");
+    let x = g.add_input("x", f32t(&[1, 2, 5, 5]));
+    let pool = PoolAttrs {
+        kernel: [2, 3],
+        strides: [2, 1],
+        pads: [1, 0, 0, 1],
+        dilations: [1, 2],
+        ceil_mode: true,
+        count_include_pad: false,
+    };
+    g.outputs = g.add_node("pool", Op::MaxPoolWithIndices { pool, column_major: true }, vec![x]).unwrap();
+    let text = assert_round_trip(&g);
+    assert!(text.contains("MaxPoolWithIndices(%x)"), "{text}");
+    assert!(text.contains("column_major=true"), "{text}");
+}
+
+#[test]
 fn constants_of_every_dtype_round_trip() {
     let mut g = Graph::new("consts");
     let datas = vec![

@@ -269,7 +269,10 @@ fn unary(an: &Analysis, t: usize, q: &QOut) -> Option<Plan> {
     let inputs = same_type_inputs(an, t, q)?;
     let (out_scale, out_zero_point) = (q.scale, q.zero_point);
     let op = match &an.g.nodes[t].op {
-        Op::AveragePool(pool) => Op::QLinearAveragePool { pool: pool.clone(), out_scale, out_zero_point },
+        // QLinearAveragePool (ONNX Runtime) has no dilations: a dilated pool stays float
+        Op::AveragePool(pool) if pool.dilations == [1, 1] => {
+            Op::QLinearAveragePool { pool: pool.clone(), out_scale, out_zero_point }
+        }
         Op::GlobalAveragePool => Op::QLinearGlobalAveragePool { out_scale, out_zero_point },
         Op::Softmax { axis } => Op::QLinearSoftmax { axis: *axis, out_scale, out_zero_point },
         Op::Unary(u) => Op::QLinearUnary { op: *u, out_scale, out_zero_point },
