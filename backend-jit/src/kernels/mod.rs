@@ -76,6 +76,7 @@ mod pow_mod;
 mod qconv;
 mod qconv_dw;
 mod qgemm;
+mod qgemm_call;
 mod qlinear;
 mod qmatmul;
 mod qmatmul_dynamic;

@@ -37,7 +37,8 @@ use super::qgemm::{
     dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
     SignedSide, FIXED_ENTRY_BYTES,
 };
-use super::qmatmul::{emit_qgemm_call, load_acc_block, QNB};
+use super::qgemm_call::{emit_qgemm_call, fused_requant, load_acc_block, FusedRequant};
+use super::qmatmul::QNB;
 use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
 use super::{i64_of, qconv_dw, KernelCx, KernelInfo};
 use crate::pack_i8::{pack_rows_k4, packed_rows_len, push_i32s, row_sums, IntMatrix, KG, QMR, QNR};
@@ -333,14 +334,29 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
                     };
                     emit_epilogue(cx, &acc, mr, cols, &ep, QCTile { ptr: cp, ldc: i64_of(ohw) });
                 };
-                if let Some(uk) = &uk {
+                if let (Some(uk), Some(zp_lo_hi), Some(scale)) = (&uk, fused_requant(p.out), params) {
+                    // One ukernel call for the block, requantizing and storing itself.
+                    let fused = FusedRequant {
+                        rows: mr,
+                        rterm: Some(rterm),
+                        cterm: None,
+                        rz_csum: rz.map(|rz| (rz, s3)),
+                        cz_rsum: None,
+                        scale,
+                        per_col: false,
+                        zp_lo_hi,
+                        y: y_tile,
+                        ldy: ohw,
+                    };
+                    emit_qgemm_call(cx, uk, (rows, s2, s4), width, groups, QgemmArgs::A_SIGNED, QNB, Some(&fused));
+                } else if let Some(uk) = &uk {
                     // Chunks of up to QNB pixels: one ukernel call, then the epilogues.
                     let chunk = |cx: &mut KernelCx, j0: Value, cw: usize| {
                         let b = {
                             let off = cx.b.ins().imul_imm_s(j0, i64_of(groups * KG));
                             cx.b.ins().iadd(s2, off)
                         };
-                        emit_qgemm_call(cx, uk, (rows, b, s4), cw, groups, QgemmArgs::A_SIGNED, QNB);
+                        emit_qgemm_call(cx, uk, (rows, b, s4), cw, groups, QgemmArgs::A_SIGNED, QNB, None);
                         let p0 = cx.b.ins().udiv_imm_u(j0, QNR as i64);
                         let from_s4 = |cx: &mut KernelCx, jj: Value, cols: usize| {
                             let acc = load_acc_block(cx, s4, jj);

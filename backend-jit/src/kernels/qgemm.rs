@@ -267,25 +267,56 @@ fn fixed_point_lane(cx: &mut KernelCx, x: Value, entry: Value, zp: i32, lo: i32,
     b.ins().ireduce(types::I32, t)
 }
 
+/// The vector constants of the `RequantF32` conversion, materialized once per tile (the JIT
+/// runs Cranelift without GVN, so constants built per vector are rebuilt per vector).
+#[derive(Clone, Copy)]
+struct RequantConsts {
+    /// `lo - zp`, `hi - zp` (`f32x4`).
+    lo: Value,
+    hi: Value,
+    /// [`MAGIC`] (`f32x4`) and `MAGIC_BITS - zp` (`i32x4`).
+    magic: Value,
+    off: Value,
+}
+
+impl RequantConsts {
+    fn new(cx: &mut KernelCx, out: QOutKind) -> Option<Self> {
+        let QOutKind::RequantF32 { zp, lo, hi, .. } = out else { return None };
+        Some(RequantConsts {
+            lo: cx.fconst(types::F32X4, (i64::from(lo) - i64::from(zp)) as f32),
+            hi: cx.fconst(types::F32X4, (i64::from(hi) - i64::from(zp)) as f32),
+            magic: cx.fconst(types::F32X4, MAGIC),
+            off: splat_i32(cx, MAGIC_BITS.wrapping_sub(zp)),
+        })
+    }
+}
+
 /// Converts the corrected accumulators `x` (`i32x4`, row `r`, columns `4v..`) to the output
 /// vector (`i32x4` integers for requantized outputs, `f32x4` for `F32`).
-fn convert(cx: &mut KernelCx, ep: &QEpilogue, x: Value, r: usize, v: usize) -> Value {
+/// `row_param`: the row's parameter splat when the channel axis is `Rows` (hoisted per row).
+fn convert(
+    cx: &mut KernelCx,
+    ep: &QEpilogue,
+    (k, row_param): (Option<RequantConsts>, Option<Value>),
+    x: Value,
+    r: usize,
+    v: usize,
+) -> Value {
     match ep.out {
         QOutKind::I32 => x,
         QOutKind::F32 => {
             let Some(p) = ep.params else { return x };
-            let s = channel_vec(cx, ep, p, r, v, types::F32X4);
+            let s = row_param.unwrap_or_else(|| channel_vec(cx, ep, p, r, v, types::F32X4));
             let f = cx.b.ins().fcvt_from_sint(types::F32X4, x);
             cx.b.ins().fmul(f, s)
         }
-        QOutKind::RequantF32 { zp, lo, hi, .. } => {
-            let Some(p) = ep.params else { return x };
-            let m = channel_vec(cx, ep, p, r, v, types::F32X4);
+        QOutKind::RequantF32 { .. } => {
+            let (Some(p), Some(k)) = (ep.params, k) else { return x };
+            let m = row_param.unwrap_or_else(|| channel_vec(cx, ep, p, r, v, types::F32X4));
             let f = cx.b.ins().fcvt_from_sint(types::F32X4, x);
             let f = cx.b.ins().fmul(f, m);
             // max(f, lo - zp) with a NaN giving lo - zp (maxps), then min(f, hi - zp).
-            let lo_v = cx.fconst(types::F32X4, (i64::from(lo) - i64::from(zp)) as f32);
-            let hi_v = cx.fconst(types::F32X4, (i64::from(hi) - i64::from(zp)) as f32);
+            let (lo_v, hi_v) = (k.lo, k.hi);
             let c = cx.b.ins().fcmp(FloatCC::LessThan, lo_v, f);
             let c = cx.b.ins().bitcast(types::F32X4, le(), c);
             let f = cx.b.ins().bitselect(c, f, lo_v);
@@ -293,11 +324,9 @@ fn convert(cx: &mut KernelCx, ep: &QEpilogue, x: Value, r: usize, v: usize) -> V
             let c = cx.b.ins().bitcast(types::F32X4, le(), c);
             let f = cx.b.ins().bitselect(c, f, hi_v);
             // Round half to even and add zp: (f + MAGIC) as bits - (MAGIC_BITS - zp).
-            let mv = cx.fconst(types::F32X4, MAGIC);
-            let g = cx.b.ins().fadd(f, mv);
+            let g = cx.b.ins().fadd(f, k.magic);
             let bits = cx.b.ins().bitcast(types::I32X4, le(), g);
-            let off = splat_i32(cx, MAGIC_BITS.wrapping_sub(zp));
-            cx.b.ins().isub(bits, off)
+            cx.b.ins().isub(bits, k.off)
         }
         QOutKind::RequantFixed { zp, lo, hi, .. } => {
             let Some(p) = ep.params else { return x };
@@ -320,31 +349,39 @@ fn convert(cx: &mut KernelCx, ep: &QEpilogue, x: Value, r: usize, v: usize) -> V
 /// columns `0..cols` (`mr <= 4`, `cols <= 8`, both static) of the tile.
 pub(crate) fn emit_epilogue(cx: &mut KernelCx, acc: &[Value; 8], mr: usize, cols: usize, ep: &QEpilogue, c: QCTile) {
     let nv = cols.div_ceil(4);
+    let k = RequantConsts::new(cx, ep.out);
     for r in 0..mr {
+        // Per-row operands, loaded once for the row's vectors.
+        let rterm = ep.rterm.map(|t| load_row_splat(cx, t, r, types::I32X4));
+        let rz = ep.rz_csum.map(|(rz, _)| load_row_splat(cx, rz, r, types::I32X4));
+        let rsum = ep.cz_rsum.map(|(_, rsum)| load_row_splat(cx, rsum, r, types::I32X4));
+        let row_param = match (ep.axis, ep.out, ep.params) {
+            (ChannelAxis::Rows, QOutKind::F32 | QOutKind::RequantF32 { .. }, Some(p)) => {
+                Some(load_row_splat(cx, p, r, types::F32X4))
+            }
+            _ => None,
+        };
         let mut ys = Vec::with_capacity(nv);
         for v in 0..nv {
             let mut x = acc[2 * r + v];
-            if let Some(t) = ep.rterm {
-                let s = load_row_splat(cx, t, r, types::I32X4);
+            if let Some(s) = rterm {
                 x = cx.b.ins().iadd(x, s);
             }
             if let Some(t) = ep.cterm {
                 let s = cx.load(types::I32X4, t, 16 * v as i32);
                 x = cx.b.ins().iadd(x, s);
             }
-            if let Some((rz, csum)) = ep.rz_csum {
-                let a = load_row_splat(cx, rz, r, types::I32X4);
+            if let (Some((_, csum)), Some(a)) = (ep.rz_csum, rz) {
                 let b = cx.load(types::I32X4, csum, 16 * v as i32);
                 let p = cx.b.ins().imul(a, b);
                 x = cx.b.ins().isub(x, p);
             }
-            if let Some((cz, rsum)) = ep.cz_rsum {
+            if let (Some((cz, _)), Some(b)) = (ep.cz_rsum, rsum) {
                 let a = cx.load(types::I32X4, cz, 16 * v as i32);
-                let b = load_row_splat(cx, rsum, r, types::I32X4);
                 let p = cx.b.ins().imul(a, b);
                 x = cx.b.ins().isub(x, p);
             }
-            ys.push(convert(cx, ep, x, r, v));
+            ys.push(convert(cx, ep, (k, row_param), x, r, v));
         }
         store_row(cx, ep, &ys, r, cols, c);
     }

@@ -36,10 +36,10 @@ use super::qgemm::{
     dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
     SignedSide, FIXED_ENTRY_BYTES,
 };
+use super::qgemm_call::{emit_qgemm_call, fused_requant, load_acc_block, FusedRequant};
 use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::pack_i8::{col_sums, pack_panels_k4, packed_panels_len, push_i32s, IntMatrix, KG, QMR, QNR};
-use crate::ukernels::call::{emit_call, Operand};
 use crate::ukernels::{QgemmArgs, UkernelImports};
 use crate::JitError;
 
@@ -336,7 +336,30 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
                     let off = cx.b.ins().imul_imm_s(n0, i64_of(groups * KG));
                     cx.b.ins().iadd(b_mat, off)
                 };
-                emit_qgemm_call(cx, uk, (scratch, b, c_block), width, groups, 0, QNB);
+                if let Some((zp, lo, hi)) = fused_requant(p.out) {
+                    // The ukernel requantizes and stores the block itself.
+                    let c4 = cx.b.ins().imul_imm_s(n0, 4);
+                    let at = |cx: &mut KernelCx, base: Value, off: i64| {
+                        let t = cx.b.ins().iadd_imm_s(base, off);
+                        cx.b.ins().iadd(t, c4)
+                    };
+                    let nr = QgemmArgs::NR;
+                    let fused = FusedRequant {
+                        rows: mr,
+                        rterm: None,
+                        cterm: Some(at(cx, b_mat, i64_of(packed_panels_len(k, n, nr)))),
+                        rz_csum: None,
+                        cz_rsum: if p.need_rsum { Some((at(cx, b_base, zb_off), rsum_ptr)) } else { None },
+                        scale: at(cx, b_base, params_off),
+                        per_col: true,
+                        zp_lo_hi: (zp, lo, hi),
+                        y: cx.b.ins().iadd(c_row, n0),
+                        ldy: n,
+                    };
+                    emit_qgemm_call(cx, uk, (scratch, b, c_block), width, groups, 0, QNB, Some(&fused));
+                    return;
+                }
+                emit_qgemm_call(cx, uk, (scratch, b, c_block), width, groups, 0, QNB, None);
             }
             let panel = |cx: &mut KernelCx, col: Value, cols: usize| {
                 // col: first column of the panel (multiple of 8).
@@ -416,46 +439,6 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
     });
     let scratch_bytes = if p.uk.is_some() { c_block_off + QMR * QNB * 4 } else { groups * 16 + 16 };
     KernelInfo { work_items: batches * n_blocks * m_tiles, scratch_bytes }
-}
-
-/// Emits the ukernel call computing the raw dot products of the packed row tile `a` with the
-/// `width` columns of 16-column panels (`groups · 64` bytes apart) at `b` into `c` (`i32`,
-/// row stride `ldc`); `flags` as [`QgemmArgs::flags`].
-pub(crate) fn emit_qgemm_call(
-    cx: &mut KernelCx,
-    uk: &UkernelImports,
-    (a, b, c): (Value, Value, Value),
-    width: usize,
-    groups: usize,
-    flags: i64,
-    ldc: usize,
-) {
-    let Some(func) = uk.qgemm_func else { return };
-    // Field order of `QgemmArgs`.
-    let fields = [
-        Operand::Val(a),
-        Operand::Val(b),
-        Operand::Imm(i64_of(groups * 64)),
-        Operand::Val(c),
-        Operand::Imm(i64_of(ldc)),
-        Operand::Imm(i64_of(width)),
-        Operand::Imm(i64_of(groups)),
-        Operand::Imm(flags),
-    ];
-    debug_assert_eq!(fields.len(), QgemmArgs::FIELDS);
-    emit_call(cx, uk, func, &fields);
-}
-
-/// The 8 accumulators of 8-column panel `panel` (run time) of an `i32` block `[QMR][QNB]`
-/// written by the ukernel, in [`emit_dot_tile`]'s order (`acc[2·r + v]`: row `r`, columns
-/// `4v..4v + 4` of the panel).
-pub(crate) fn load_acc_block(cx: &mut KernelCx, block: Value, panel: Value) -> [Value; 8] {
-    let off = cx.b.ins().imul_imm_s(panel, i64_of(QNR * 4));
-    let tile = cx.b.ins().iadd(block, off);
-    std::array::from_fn(|i| {
-        let (r, v) = (i / 2, i % 2);
-        cx.load(types::I32X4, tile, (4 * (r * QNB + 4 * v)) as i32)
-    })
 }
 
 #[cfg(test)]

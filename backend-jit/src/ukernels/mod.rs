@@ -240,6 +240,19 @@ impl ConvArgs {
 /// - `C(r, j) = c[r·ldc + j]` (`i32`), only `j < n` written;
 /// - bytes are `u8` on one side and `i8` on the other: the panels are `i8` unless `flags`
 ///   has [`QgemmArgs::A_SIGNED`].
+///
+/// With [`QgemmArgs::REQUANT`] in `flags` the kernel applies the f32-multiplier requantization
+/// itself (the `RequantF32` epilogue of `kernels/qgemm.rs`, MLAS `MlasRequantizeOutput`) and
+/// stores bytes instead of `C`: for `r < rows`, `j < n`
+///
+/// ```text
+/// x = C(r, j) + rterm[r] + cterm[j] − rz[r]·csum[j] − cz[j]·rsum[r]          (wrapping i32)
+/// y[r·ldy + j] = clamp(f32(x) · scale[r or j], lo − zp, hi − zp) rounded half to even + zp
+/// ```
+///
+/// where a null table contributes nothing (`rz`/`csum` and `cz`/`rsum` come in pairs), the
+/// scale is per column with [`QgemmArgs::SCALE_PER_COL`] (else per row), and `y` holds `i8`
+/// or `u8` (the clamp range decides; the store truncates the in-range `i32`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct QgemmArgs {
@@ -257,15 +270,73 @@ pub struct QgemmArgs {
     pub n: i64,
     /// `k` groups of 4 (`⌈K/4⌉`).
     pub groups: i64,
-    /// [`QgemmArgs::A_SIGNED`] or 0.
+    /// [`QgemmArgs::A_SIGNED`], [`QgemmArgs::REQUANT`], [`QgemmArgs::SCALE_PER_COL`].
     pub flags: i64,
+    /// Rows stored with `REQUANT` (at most 4).
+    pub rows: i64,
+    /// Per-row `i32` term or null.
+    pub rterm: *const i32,
+    /// Per-column `i32` term or null.
+    pub cterm: *const i32,
+    /// Per-row zero points times per-column sums (both or null).
+    pub rz: *const i32,
+    /// See `rz`.
+    pub csum: *const i32,
+    /// Per-column zero points times per-row sums (both or null).
+    pub cz: *const i32,
+    /// See `cz`.
+    pub rsum: *const i32,
+    /// Requantization multipliers (per row, or per column with `SCALE_PER_COL`).
+    pub scale: *const f32,
+    /// Output zero point.
+    pub zp: i64,
+    /// Lowest output value.
+    pub lo: i64,
+    /// Highest output value.
+    pub hi: i64,
+    /// The byte output.
+    pub y: *mut u8,
+    /// Row stride of `y`, in bytes.
+    pub ldy: i64,
 }
 
 impl QgemmArgs {
+    /// Null pointers and zeros: a raw call without requantization (fill in `a`..`flags`).
+    pub fn raw() -> QgemmArgs {
+        let null = std::ptr::null::<i32>();
+        QgemmArgs {
+            a: std::ptr::null(),
+            b: std::ptr::null(),
+            b_panel: 0,
+            c: std::ptr::null_mut(),
+            ldc: 0,
+            n: 0,
+            groups: 0,
+            flags: 0,
+            rows: 0,
+            rterm: null,
+            cterm: null,
+            rz: null,
+            csum: null,
+            cz: null,
+            rsum: null,
+            scale: std::ptr::null(),
+            zp: 0,
+            lo: 0,
+            hi: 0,
+            y: std::ptr::null_mut(),
+            ldy: 0,
+        }
+    }
+
     /// `flags` bit: the row tile holds the `i8` operand (the panels the `u8` one).
     pub const A_SIGNED: i64 = 1;
+    /// `flags` bit: requantize and store bytes to `y` (see the type's docs).
+    pub const REQUANT: i64 = 2;
+    /// `flags` bit: the requantization scale is per column (else per row).
+    pub const SCALE_PER_COL: i64 = 4;
     /// Number of 8-byte fields.
-    pub const FIELDS: usize = 8;
+    pub const FIELDS: usize = 21;
     /// Columns per panel.
     pub const NR: usize = 16;
     /// The symbol generated code imports.
@@ -312,6 +383,7 @@ pub fn qgemm_tile(n: usize, groups: usize, a: &[u8], b: &[u8], a_signed: bool, c
         n: n as i64,
         groups: groups as i64,
         flags: if a_signed { QgemmArgs::A_SIGNED } else { 0 },
+        ..QgemmArgs::raw()
     };
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the host supports AVX-512 VNNI (checked above) and the slices cover every
