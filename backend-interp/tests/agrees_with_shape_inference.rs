@@ -102,7 +102,14 @@ fn op() -> impl Strategy<Value = Op> {
                 CoordTransform::HalfPixelSymmetric,
             ][coord];
             let mode = if nearest { ResizeMode::Nearest } else { ResizeMode::Linear };
-            Op::Resize(ResizeAttrs { mode, coord, nearest: NearestMode::RoundPreferFloor, scales: vec![1.5; 4], sizes })
+            Op::Resize(ResizeAttrs {
+                mode,
+                coord,
+                nearest: NearestMode::RoundPreferFloor,
+                scales: vec![1.5; 4],
+                sizes,
+                ..ResizeAttrs::default()
+            })
         }),
     ]
 }

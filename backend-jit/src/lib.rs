@@ -15,6 +15,8 @@
 //!   lowering context [`kernels::KernelCx`] and "how to add a kernel".
 //! - [`pack`]: compile-time weight layouts.
 //! - `target`: ISA selection and capability predicates ([`TargetFeatures`]).
+//! - `legalize`: widening `f16` operands of f32-only kernels (`Cast` around the node), run
+//!   before lowering by [`compile`] and [`emit_object`].
 //! - `module` / `exec` / `object`: compiling all kernels into a Cranelift module, running them
 //!   (with rayon when [`JitOptions::threads`] > 1), emitting objects.
 //!
@@ -36,6 +38,7 @@
 mod error;
 mod exec;
 pub mod kernels;
+mod legalize;
 mod module;
 pub mod object;
 pub mod pack;
@@ -90,6 +93,10 @@ impl Default for JitOptions {
 
 /// Compiles `graph` for the host CPU (features detected at run time).
 ///
+/// Nodes whose kernels are f32-only (`MatMul`, `Conv`, `Softmax`, … on `f16`) are first
+/// widened: their `f16` operands are cast to `f32` and their results rounded back to `f16`
+/// once (see `legalize`); the signature (input and output names and types) is unchanged.
+///
 /// Errors: [`JitError::Unsupported`] naming the first node whose op (or dtype, or attribute
 /// combination) has no kernel; [`JitError::Invalid`] for inconsistent node types;
 /// [`JitError::Codegen`] when Cranelift fails (naming the node); [`JitError::Target`] when
@@ -97,7 +104,8 @@ impl Default for JitOptions {
 pub fn compile(graph: &Graph, options: &JitOptions) -> Result<JitModel, JitError> {
     let span = tracing::info_span!("jit_compile", graph = %graph.name, nodes = graph.nodes.len());
     let _g = span.enter();
-    exec::compile_jit(graph, options)
+    let widened = legalize::widen_f16(graph)?;
+    exec::compile_jit(widened.as_ref().unwrap_or(graph), options)
 }
 
 /// Compiles `graph` for `triple` (`x86_64-*` or `aarch64-*`, baseline CPU features) into an
@@ -105,5 +113,6 @@ pub fn compile(graph: &Graph, options: &JitOptions) -> Result<JitModel, JitError
 ///
 /// Errors: as [`compile`], plus [`JitError::Target`] for other architectures.
 pub fn emit_object(graph: &Graph, triple: &Triple, options: &JitOptions) -> Result<Vec<u8>, JitError> {
-    object::emit(graph, triple, options)
+    let widened = legalize::widen_f16(graph)?;
+    object::emit(widened.as_ref().unwrap_or(graph), triple, options)
 }

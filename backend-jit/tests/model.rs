@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use int8xc_ir::{BinaryOp, ConvAttrs, DType, Graph, Op, TensorData, TensorType, UnaryOp};
+use int8xc_ir::{BinaryOp, ConvAttrs, GemmAttrs, Graph, Op, TensorData, UnaryOp};
 use int8xc_jit::{compile, emit_object, JitError, JitOptions};
 use int8xc_runtime::Executable;
 use target_lexicon::Triple;
@@ -80,17 +80,17 @@ fn model_can_run_repeatedly_and_from_several_threads() {
 
 #[test]
 fn unsupported_configuration_is_a_compile_error_naming_node_and_op() {
-    // The JIT's Conv kernels are f32-only (the interpreter runs f16 Conv).
-    let mut g = Graph::new("f16_conv");
-    let x = g.add_input("x", TensorType::new(DType::F16, vec![1, 2, 5, 5]));
-    let w = g.add_input("w", TensorType::new(DType::F16, vec![3, 2, 3, 3]));
-    let attrs = ConvAttrs { kernel: [3, 3], strides: [1, 1], pads: [0; 4], dilations: [1, 1], group: 1 };
-    let y = node(&mut g, "my_conv", Op::Conv(attrs), vec![x, w]);
+    // The JIT's Gemm kernel needs a transposed B to be a constant (the interpreter runs it).
+    let mut g = Graph::new("gemm_runtime_bt");
+    let a = g.add_input("a", f32_ty(&[2, 5]));
+    let b = g.add_input("b", f32_ty(&[3, 5]));
+    let attrs = GemmAttrs { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true };
+    let y = node(&mut g, "my_gemm", Op::Gemm(attrs), vec![a, b]);
     g.outputs.push(y);
     let e = compile(&g, &JitOptions::default()).unwrap_err();
     assert!(matches!(e, JitError::Unsupported { .. }));
     let msg = e.to_string();
-    assert!(msg.contains("my_conv") && msg.contains("Conv"), "{msg}");
+    assert!(msg.contains("my_gemm") && msg.contains("Gemm"), "{msg}");
 }
 
 #[test]

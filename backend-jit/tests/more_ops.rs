@@ -286,7 +286,14 @@ fn cast_every_supported_pair_matches_exactly() {
 // ---------------------------------------------------------------- Resize
 
 fn resize_op(mode: ResizeMode, coord: CoordTransform, nearest: NearestMode, scales: &[f32], sizes: &[usize]) -> Op {
-    Op::Resize(ResizeAttrs { mode, coord, nearest, scales: scales.to_vec(), sizes: sizes.to_vec() })
+    Op::Resize(ResizeAttrs {
+        mode,
+        coord,
+        nearest,
+        scales: scales.to_vec(),
+        sizes: sizes.to_vec(),
+        ..Default::default()
+    })
 }
 
 #[test]

@@ -329,12 +329,50 @@ fn resize_scales_and_sizes() {
 }
 
 #[test]
-fn resize_cubic_is_rejected() {
-    let n = node("Resize", &["x", "", "sc"], &["y"], vec![a_str("mode", "cubic")]);
-    let e = import(&single(13, n, &[1, 1, 2, 2], vec![tensor_f32("sc", &[4], &[1.0, 1.0, 2.0, 2.0])]), &[])
+fn resize_cubic_and_tf_crop_import_their_filter_attributes() {
+    let n = node(
+        "Resize",
+        &["x", "", "sc"],
+        &["y"],
+        vec![
+            a_str("mode", "cubic"),
+            a_float("cubic_coeff_a", -0.5),
+            a_int("exclude_outside", 1),
+            a_int("antialias", 1),
+        ],
+    );
+    let g = import(&single(19, n, &[1, 1, 4, 4], vec![tensor_f32("sc", &[4], &[1.0, 1.0, 0.5, 0.5])]), &[]).unwrap();
+    let Op::Resize(a) = only_op(&g) else { panic!() };
+    assert_eq!((a.mode, a.cubic_coeff_a, a.exclude_outside, a.antialias), (ResizeMode::Cubic, -0.5, true, true));
+    assert!(a.roi.is_empty());
+    // The roi of axes [3, 2] spreads over all four axes: [starts…, ends…].
+    let n = node(
+        "Resize",
+        &["x", "roi", "", "sz"],
+        &["y"],
+        vec![
+            a_str("mode", "linear"),
+            a_str("coordinate_transformation_mode", "tf_crop_and_resize"),
+            a_ints("axes", &[3, 2]),
+            a_float("extrapolation_value", 10.0),
+        ],
+    );
+    let inits = vec![tensor_f32("roi", &[4], &[0.6, 0.4, 0.8, 0.6]), tensor_i64("sz", &[2], &[3, 3])];
+    let g = import(&single(19, n, &[1, 1, 4, 4], inits), &[]).unwrap();
+    let Op::Resize(a) = only_op(&g) else { panic!() };
+    assert_eq!((a.coord, a.extrapolation_value), (CoordTransform::TfCropAndResize, 10.0));
+    assert_eq!(a.roi, vec![0.0, 0.0, 0.4, 0.6, 1.0, 1.0, 0.6, 0.8]);
+    let n =
+        node("Resize", &["x", "", "sc"], &["y"], vec![a_str("coordinate_transformation_mode", "tf_crop_and_resize")]);
+    let e = import(&single(19, n, &[1, 1, 2, 2], vec![tensor_f32("sc", &[4], &[1.0, 1.0, 2.0, 2.0])]), &[])
         .unwrap_err()
         .to_string();
-    assert!(e.contains("(Resize): mode 'cubic' is not supported (supported: nearest, linear)"), "{e}");
+    assert!(e.contains("(Resize): coordinate_transformation_mode 'tf_crop_and_resize' needs a constant 'roi'"), "{e}");
+    let n = node("Resize", &["x", "", "sc"], &["y"], vec![a_int("antialias", 1)]);
+    let e = import(&single(19, n, &[1, 1, 2, 2], vec![tensor_f32("sc", &[4], &[1.0, 1.0, 0.5, 0.5])]), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("antialias = 1 is not defined for mode 'nearest'"), "{e}");
 }
 
 #[test]

@@ -1,52 +1,38 @@
-//! `Resize` (ONNX opset 11–19, modes `nearest` and `linear`), N-D, matching the ONNX
-//! reference implementation (`onnx/reference/ops/op_resize.py`).
+//! `Resize` (ONNX opset 11–19, modes `nearest`, `linear` and `cubic`), N-D, matching the
+//! ONNX reference implementation (`onnx/reference/ops/op_resize.py`).
 //!
-//! Interpolation is separable: the axes are resized one after another. Along one axis with
-//! input length `in`, output length `out` (from `sizes`) and scale `s`, output position `x`
-//! maps to the source coordinate `x_ori` given by the [`CoordTransform`] (computed in `f64`,
-//! with `output_width = s * in` as a real number, as the reference does):
+//! Interpolation is separable: the axes are resized one after another. The coordinate and
+//! filter arithmetic lives in [`int8xc_ir::resize`] (shared with the JIT): along one axis,
+//! output position `x` maps to a source coordinate `x_ori` by the
+//! [`CoordTransform`](int8xc_ir::CoordTransform), then
 //!
-//! - `HalfPixel`: `(x + 0.5) / s - 0.5`
-//! - `PytorchHalfPixel`: the same, but `-0.5` when `output_width == 1`
-//! - `AlignCorners`: `x * (in - 1) / (output_width - 1)`, or 0 when `output_width == 1`
-//! - `Asymmetric`: `x / s`
-//! - `HalfPixelSymmetric`: `in/2 * (1 - out/output_width) + (x + 0.5) / s - 0.5`
+//! - `Nearest` (except with `tf_crop_and_resize`) selects one input element by the
+//!   [`NearestMode`](int8xc_ir::NearestMode), clamped to the input; it is pure selection, so
+//!   it works on every dtype.
+//! - Every other case blends the taps of [`resize::filter_taps`] in `f64`
+//!   (`Σ_j w_j * in[i_j]`, summed in tap order): 2 taps for `linear`, 4 for `cubic`
+//!   (`cubic_coeff_a`, `exclude_outside`), a window widened by `1 / scale` with `antialias`,
+//!   and the extrapolation value for `tf_crop_and_resize` positions outside the input. The
+//!   value stays `f64` across axes; `f32`/`f16` results are rounded from it once, integer
+//!   results rounded half to even and saturated to the dtype's range, as the reference's
+//!   `saturate_cast` does (ONNX Runtime rounds `u8` differently).
 //!
-//! Then, with `f = floor(x_ori)`, neighbour indices are clamped to `[0, in - 1]` (edge
-//! padding):
-//!
-//! - `Nearest`: an integral `x_ori` selects itself; otherwise `f` or `f + 1` by the
-//!   [`NearestMode`] applied to the fraction `r = x_ori - f` (`RoundPreferFloor`: `f + 1` iff
-//!   `r > 0.5`; `RoundPreferCeil`: iff `r >= 0.5`; `Floor`: `f`; `Ceil`: `f + 1`). Nearest is
-//!   pure selection, so it works on every dtype.
-//! - `Linear`: `(1 - r) * in[f] + r * in[f + 1]` in `f64` (an integral `x_ori` gives
-//!   `0 * in[x_ori - 1] + 1 * in[x_ori]`). `f32`/`f16` results are rounded from `f64`;
-//!   integer results are rounded half to even and saturated to the dtype's range, as the
-//!   reference's `saturate_cast` does (ONNX Runtime rounds `u8` differently).
-//!
-//! An axis whose scale is within 1e-9 of 1 and whose size does not change is left as it is
-//! (the reference skips it).
-//!
-//! The scale: `ResizeAttrs::scales` holds an `f32`. When it equals `out / in` rounded to
-//! `f32`, the exact ratio `out / in` is used instead, as the reference does when the model
-//! gave `sizes`; this keeps ties such as `align_corners` half-way points exact.
+//! An axis whose scale is within 1e-9 of 1, whose size does not change and whose crop is the
+//! whole axis is left as it is (the reference skips it).
 
 use half::f16;
-use int8xc_ir::resize::{self, is_identity};
-use int8xc_ir::{DType, Data, ResizeAttrs, ResizeMode, TensorData};
+use int8xc_ir::resize::{self, AxisMap};
+use int8xc_ir::{CoordTransform, DType, Data, ResizeAttrs, ResizeMode, TensorData};
 
 use super::{check_arity, check_output_size, map_indices, take, tensor, OpResult};
 use crate::error::OpErrorKind;
 
-/// The `f64` scale of `axis` (see [`int8xc_ir::resize::axis_scale`]).
-fn axis_scale(a: &ResizeAttrs, axis: usize, in_len: usize) -> f64 {
-    resize::axis_scale(a.scales[axis], in_len, a.sizes[axis])
-}
-
 /// ONNX `Resize` to `a.sizes`; see the module docs for the exact arithmetic.
 ///
 /// Errors: `scales`/`sizes` not one per input dim, a scale not finite and > 0, a non-empty
-/// output from an empty input axis, an output over the IR's element limit, `bool` input in linear mode.
+/// output from an empty input axis, an output over the IR's element limit, `bool` input
+/// outside plain nearest mode, an absurdly wide antialias filter (see
+/// [`resize::filter_taps`]).
 pub(crate) fn resize(inputs: &[&TensorData], a: &ResizeAttrs) -> OpResult<TensorData> {
     check_arity(inputs, 1, 1)?;
     let x = inputs[0];
@@ -67,9 +53,10 @@ pub(crate) fn resize(inputs: &[&TensorData], a: &ResizeAttrs) -> OpResult<Tensor
     if let Some(ax) = (0..rank).find(|&ax| shape[ax] == 0 && a.sizes[ax] > 0) {
         return Err(OpErrorKind::invalid(format!("cannot resize empty axis {ax} to {}", a.sizes[ax])));
     }
-    match a.mode {
-        ResizeMode::Nearest => resize_nearest(x, a),
-        ResizeMode::Linear => resize_linear(x, a),
+    if a.mode == ResizeMode::Nearest && a.coord != CoordTransform::TfCropAndResize {
+        resize_nearest(x, a)
+    } else {
+        resize_filter(x, a)
     }
 }
 
@@ -77,11 +64,11 @@ fn resize_nearest(x: &TensorData, a: &ResizeAttrs) -> OpResult<TensorData> {
     let shape = x.shape();
     let taps: Vec<Vec<usize>> = (0..shape.len())
         .map(|ax| {
-            let scale = axis_scale(a, ax, shape[ax]);
-            if is_identity(scale, shape[ax], a.sizes[ax]) {
+            let map = AxisMap::new(a, ax, shape[ax]);
+            if map.is_identity() {
                 (0..shape[ax]).collect()
             } else {
-                resize::nearest_taps(a.coord, a.nearest, scale, shape[ax], a.sizes[ax])
+                resize::nearest_taps(&map, a.nearest)
             }
         })
         .collect();
@@ -90,31 +77,47 @@ fn resize_nearest(x: &TensorData, a: &ResizeAttrs) -> OpResult<TensorData> {
     tensor(a.sizes.clone(), take(x, &idx)?)
 }
 
-fn resize_linear(x: &TensorData, a: &ResizeAttrs) -> OpResult<TensorData> {
+fn resize_filter(x: &TensorData, a: &ResizeAttrs) -> OpResult<TensorData> {
     let dtype = x.dtype();
     let mut cur: Vec<f64> = match x.data() {
         Data::F32(v) => v.iter().map(|&e| f64::from(e)).collect(),
         Data::F16(v) => v.iter().map(|e| f64::from(e.to_f32())).collect(),
-        Data::Bool(_) => return Err(OpErrorKind::unsupported("linear resize of bool")),
+        Data::Bool(_) => return Err(OpErrorKind::unsupported(format!("{:?} resize of bool", a.mode))),
         _ => x.to_i64_vec().unwrap_or_default().into_iter().map(|e| e as f64).collect(),
     };
+    let extrapolated = f64::from(a.extrapolation_value);
     let mut shape = x.shape().to_vec();
     for ax in 0..shape.len() {
         let (in_len, out_len) = (shape[ax], a.sizes[ax]);
-        let scale = axis_scale(a, ax, in_len);
-        if is_identity(scale, in_len, out_len) {
+        let map = AxisMap::new(a, ax, in_len);
+        if map.is_identity() {
             continue;
         }
-        let taps = resize::linear_taps(a.coord, scale, in_len, out_len);
+        let taps = resize::filter_taps(a, &map).ok_or_else(|| {
+            OpErrorKind::unsupported(format!(
+                "the {:?} filter of scale {} on axis {ax} (length {in_len}) is too wide",
+                a.mode, map.scale
+            ))
+        })?;
+        let width = taps.width;
         let outer: usize = shape[..ax].iter().product();
         let inner: usize = shape[ax + 1..].iter().product();
         let mut next = Vec::with_capacity(outer * out_len * inner);
         for o in 0..outer {
-            for &(i0, i1, c0, c1) in &taps {
+            let plane = &cur[o * in_len * inner..(o + 1) * in_len * inner];
+            for (pos, &outside) in taps.outside.iter().enumerate() {
+                if outside {
+                    next.extend(std::iter::repeat_n(extrapolated, inner));
+                    continue;
+                }
+                let index = &taps.index[pos * width..(pos + 1) * width];
+                let weight = &taps.weight[pos * width..(pos + 1) * width];
                 for i in 0..inner {
-                    let p0 = cur[(o * in_len + i0) * inner + i];
-                    let p1 = cur[(o * in_len + i1) * inner + i];
-                    next.push(c0 * p0 + c1 * p1);
+                    let mut acc = weight[0] * plane[index[0] * inner + i];
+                    for (&w, &k) in weight.iter().zip(index).skip(1) {
+                        acc += w * plane[k * inner + i];
+                    }
+                    next.push(acc);
                 }
             }
         }
@@ -150,14 +153,21 @@ fn int_range(dtype: DType) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::ops::test_util::*;
-    use int8xc_ir::{CoordTransform, Data, NearestMode, Op};
+    use int8xc_ir::{Data, NearestMode, Op};
 
     // Expected values: the ONNX reference implementation (onnx 1.20 `ReferenceEvaluator`),
     // which ONNX Runtime 1.31 matches on every f32 case here. Cases built from `sizes` pass
     // scales = f32(out / in), as the importer does.
 
     fn op(mode: ResizeMode, coord: CoordTransform, nearest: NearestMode, scales: &[f32], sizes: &[usize]) -> Op {
-        Op::Resize(ResizeAttrs { mode, coord, nearest, scales: scales.to_vec(), sizes: sizes.to_vec() })
+        Op::Resize(ResizeAttrs {
+            mode,
+            coord,
+            nearest,
+            scales: scales.to_vec(),
+            sizes: sizes.to_vec(),
+            ..ResizeAttrs::default()
+        })
     }
 
     fn x22() -> TensorData {

@@ -14,6 +14,7 @@
 //! | AVX-512F | 8 × 32 (16 zmm accumulators) | `sgemm_avx512.rs` | MLAS `SgemmKernelAvx512F`, BLIS skx |
 //! | AVX2 + FMA | 6 × 16 (12 ymm accumulators) | `sgemm_avx2.rs` | BLIS haswell 6×16, MLAS FMA3 |
 //! | AVX-512 VNNI (int8) | 4 × 64 (16 zmm `i32` accumulators) | `qgemm_avx512.rs` | MLAS `QgemmU8S8KernelAvx512Vnni`, oneDNN brgemm |
+//! | AVX-512 VNNI (int8 depthwise) | 16 pixels × 1 channel (`vpdpwssd`) | `qdw_avx512.rs` | MLAS `MlasConvDepthwise` (per-channel direct), XNNPACK dwconv |
 //!
 //! Object files ([`crate::emit_object`]) never call ukernels: a foreign target has none of
 //! these symbols, so object emission always takes the pure-CLIF path.
@@ -36,8 +37,11 @@ use crate::JitError;
 pub(crate) mod call;
 #[cfg(target_arch = "x86_64")]
 mod conv_avx512;
+mod qdw_avx512;
 #[cfg(target_arch = "x86_64")]
 mod qgemm_avx512;
+
+pub use qdw_avx512::QdwArgs;
 #[cfg(target_arch = "x86_64")]
 mod sgemm_avx2;
 #[cfg(target_arch = "x86_64")]
@@ -73,7 +77,7 @@ pub struct CpuFeatures {
     pub avx2_fma: bool,
     /// AVX-512 Foundation.
     pub avx512f: bool,
-    /// AVX-512 VNNI (512-bit `vpdpbusd`; the int8 GEMM kernel).
+    /// AVX-512 VNNI and BW (512-bit `vpdpbusd`/`vpdpwssd`; the int8 kernels).
     pub avx512vnni: bool,
 }
 
@@ -100,7 +104,9 @@ fn detect() -> CpuFeatures {
     CpuFeatures {
         avx2_fma: is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
         avx512f: is_x86_feature_detected!("avx512f"),
-        avx512vnni: is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni"),
+        avx512vnni: is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni"),
     }
 }
 
@@ -354,6 +360,17 @@ unsafe extern "C" fn int8xc_qgemm_u8i8_avx512vnni(args: *const QgemmArgs) {
     unsafe { qgemm_avx512::qgemm(&*args) }
 }
 
+/// The AVX-512 VNNI depthwise int8 entry point ([`QdwArgs::SYMBOL`]).
+///
+/// # Safety
+/// Only for generated code: the CPU supports AVX-512F + BW + VNNI and `args` points to a
+/// valid [`QdwArgs`].
+#[cfg(target_arch = "x86_64")]
+unsafe extern "C" fn int8xc_qdw_avx512vnni(args: *const QdwArgs) {
+    // SAFETY: forwarded contract.
+    unsafe { qdw_avx512::qdw(&*args) }
+}
+
 /// Runs the int8 ukernel on slices (for tests and benchmarks): `c[4 × n]` (row stride `n`)
 /// with `a` a packed 4-row tile of `groups` groups and `b` the 16-column panels of `n`
 /// columns, as in [`QgemmArgs`].
@@ -545,6 +562,8 @@ pub(crate) struct UkernelImports {
     pub conv_func: Option<FuncId>,
     /// The int8 GEMM kernel ([`QgemmArgs`]; AVX-512 VNNI hosts only).
     pub qgemm_func: Option<FuncId>,
+    /// The int8 depthwise kernel (`QdwArgs`; AVX-512 VNNI hosts only).
+    pub qdw_func: Option<FuncId>,
 }
 
 /// Registers the symbols of `isa`'s kernels with the JIT builder (before the module exists).
@@ -556,6 +575,7 @@ pub(crate) fn register_symbols(builder: &mut JITBuilder, isa: UkernelIsa) {
         builder.symbol(ConvArgs::SYMBOL, int8xc_conv_f32_avx512 as *const u8);
         if CpuFeatures::host().avx512vnni {
             builder.symbol(QgemmArgs::SYMBOL, int8xc_qgemm_u8i8_avx512vnni as *const u8);
+            builder.symbol(QdwArgs::SYMBOL, int8xc_qdw_avx512vnni as *const u8);
         }
     }
 }
@@ -576,12 +596,16 @@ pub(crate) fn declare_imports(module: &mut JITModule, isa: UkernelIsa) -> Result
     } else {
         None
     };
-    let qgemm_func = if isa == UkernelIsa::Avx512 && cfg!(target_arch = "x86_64") && CpuFeatures::host().avx512vnni {
-        Some(module.declare_function(QgemmArgs::SYMBOL, Linkage::Import, &sig).map_err(err)?)
+    let vnni = isa == UkernelIsa::Avx512 && cfg!(target_arch = "x86_64") && CpuFeatures::host().avx512vnni;
+    let (qgemm_func, qdw_func) = if vnni {
+        (
+            Some(module.declare_function(QgemmArgs::SYMBOL, Linkage::Import, &sig).map_err(err)?),
+            Some(module.declare_function(QdwArgs::SYMBOL, Linkage::Import, &sig).map_err(err)?),
+        )
     } else {
-        None
+        (None, None)
     };
-    Ok(UkernelImports { sgemm, sgemm_func, sig, conv_func, qgemm_func })
+    Ok(UkernelImports { sgemm, sgemm_func, sig, conv_func, qgemm_func, qdw_func })
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]

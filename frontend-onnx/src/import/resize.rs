@@ -1,5 +1,6 @@
 //! `Resize` (opset 10, 11/13, 18, 19) and `Upsample` (opset 7/9) → [`Op::Resize`] with the
-//! output shape resolved.
+//! output shape resolved and, for `tf_crop_and_resize`, the constant `roi` spread over every
+//! axis.
 
 use int8xc_ir::{CoordTransform, NearestMode, Op, ResizeAttrs, ResizeMode, ValueId};
 
@@ -11,7 +12,16 @@ fn mode(n: &NodeIn) -> Result<ResizeMode, OnnxError> {
     match n.string("mode", "nearest")?.as_str() {
         "nearest" => Ok(ResizeMode::Nearest),
         "linear" | "bilinear" => Ok(ResizeMode::Linear),
-        other => Err(n.err(format!("mode '{other}' is not supported (supported: nearest, linear)"))),
+        "cubic" => Ok(ResizeMode::Cubic),
+        other => Err(n.err(format!("mode '{other}' is not supported (supported: nearest, linear, cubic)"))),
+    }
+}
+
+/// The mode of the pre-opset-11 forms, which have no `cubic`.
+fn legacy_mode(n: &NodeIn) -> Result<ResizeMode, OnnxError> {
+    match mode(n)? {
+        ResizeMode::Cubic => Err(n.err(format!("mode 'cubic' needs Resize opset 11 (this is opset {})", n.opset))),
+        m => Ok(m),
     }
 }
 
@@ -68,11 +78,12 @@ pub(super) fn upsample(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxErr
     check_scales(n, &scales, input.len())?;
     let sizes = scaled_sizes(n, &input, &scales)?;
     let attrs = ResizeAttrs {
-        mode: mode(n)?,
+        mode: legacy_mode(n)?,
         coord: CoordTransform::Asymmetric,
         nearest: legacy_nearest(n, &scales)?,
         scales,
         sizes,
+        ..ResizeAttrs::default()
     };
     emit(cx, n, x, attrs)
 }
@@ -80,14 +91,15 @@ pub(super) fn upsample(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxErr
 /// `Resize`. Opset 10: `X, scales`, asymmetric coordinates. Opset 11+: `X, roi, scales,
 /// sizes` (exactly one of `scales`/`sizes`, constant), `coordinate_transformation_mode`
 /// (half_pixel, pytorch_half_pixel, align_corners, asymmetric, half_pixel_symmetric),
-/// `nearest_mode`; opset 18 `axes` and `keep_aspect_ratio_policy`. Cubic mode,
-/// `tf_crop_and_resize`, `antialias` and `exclude_outside` are rejected.
+/// `nearest_mode`, `cubic_coeff_a`, `exclude_outside`, `extrapolation_value` and
+/// `tf_crop_and_resize` with a constant `roi`; opset 18 `antialias`, `axes` and
+/// `keep_aspect_ratio_policy`.
 pub(super) fn resize(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
     let x = cx.input(n, 0)?;
     let input = cx.ty(x).shape.clone();
     let rank = input.len();
-    let mode = mode(n)?;
     if n.opset < 11 {
+        let mode = legacy_mode(n)?;
         let scales =
             cx.const_input(n, 1, "scales")?.ok_or_else(|| n.err("missing required input 1 ('scales')"))?.to_f32_vec();
         check_scales(n, &scales, rank)?;
@@ -98,15 +110,18 @@ pub(super) fn resize(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError
             nearest: legacy_nearest(n, &scales)?,
             scales,
             sizes,
+            ..ResizeAttrs::default()
         };
         return emit(cx, n, x, attrs);
     }
+    let mode = mode(n)?;
     let coord = match n.string("coordinate_transformation_mode", "half_pixel")?.as_str() {
         "half_pixel" => CoordTransform::HalfPixel,
         "pytorch_half_pixel" => CoordTransform::PytorchHalfPixel,
         "align_corners" => CoordTransform::AlignCorners,
         "asymmetric" => CoordTransform::Asymmetric,
         "half_pixel_symmetric" => CoordTransform::HalfPixelSymmetric,
+        "tf_crop_and_resize" => CoordTransform::TfCropAndResize,
         other => return Err(n.err(format!("coordinate_transformation_mode '{other}' is not supported"))),
     };
     let nearest = match n.string("nearest_mode", "round_prefer_floor")?.as_str() {
@@ -116,11 +131,13 @@ pub(super) fn resize(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError
         "ceil" => NearestMode::Ceil,
         other => return Err(n.err(format!("nearest_mode '{other}' is not supported"))),
     };
-    if n.int("antialias", 0)? != 0 {
-        return Err(n.err("antialias = 1 is not supported"));
+    let antialias = n.int("antialias", 0)? != 0;
+    if antialias && mode == ResizeMode::Nearest {
+        return Err(n.err("antialias = 1 is not defined for mode 'nearest'"));
     }
-    if n.int("exclude_outside", 0)? != 0 && mode != ResizeMode::Nearest {
-        return Err(n.err("exclude_outside = 1 is not supported"));
+    let cubic_coeff_a = n.float("cubic_coeff_a", ResizeAttrs::DEFAULT_CUBIC_COEFF_A)?;
+    if !cubic_coeff_a.is_finite() {
+        return Err(n.err(format!("cubic_coeff_a must be finite, got {cubic_coeff_a}")));
     }
     let axes = match n.ints("axes")? {
         None => (0..rank).collect::<Vec<_>>(),
@@ -184,5 +201,40 @@ pub(super) fn resize(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError
             (scales, sizes)
         }
     };
-    emit(cx, n, x, ResizeAttrs { mode, coord, nearest, scales, sizes })
+    let roi = if coord == CoordTransform::TfCropAndResize { crop_roi(cx, n, &axes, rank)? } else { Vec::new() };
+    let attrs = ResizeAttrs {
+        mode,
+        coord,
+        nearest,
+        scales,
+        sizes,
+        cubic_coeff_a,
+        exclude_outside: n.int("exclude_outside", 0)? != 0,
+        antialias,
+        roi,
+        extrapolation_value: n.float("extrapolation_value", 0.0)?,
+    };
+    emit(cx, n, x, attrs)
+}
+
+/// The constant `roi` (input 1) of `tf_crop_and_resize`: `[starts…, ends…]` over `axes`,
+/// spread to every axis in the IR's layout (`(0, 1)`, the whole axis, elsewhere).
+fn crop_roi(cx: &mut Ctx, n: &NodeIn, axes: &[usize], rank: usize) -> Result<Vec<f32>, OnnxError> {
+    let given = cx
+        .const_input(n, 1, "roi")?
+        .map(|t| t.to_f32_vec())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| n.err("coordinate_transformation_mode 'tf_crop_and_resize' needs a constant 'roi'"))?;
+    if given.len() != 2 * axes.len() {
+        return Err(n.err(format!("'roi' has {} values, expected 2 per resized axis ({})", given.len(), axes.len())));
+    }
+    if let Some(v) = given.iter().find(|v| !v.is_finite()) {
+        return Err(n.err(format!("'roi' must be finite, got {v}")));
+    }
+    let mut roi: Vec<f32> = [vec![0.0; rank], vec![1.0; rank]].concat();
+    for (k, &a) in axes.iter().enumerate() {
+        roi[a] = given[k];
+        roi[rank + a] = given[axes.len() + k];
+    }
+    Ok(roi)
 }

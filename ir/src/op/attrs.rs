@@ -154,6 +154,8 @@ pub enum ResizeMode {
     Nearest,
     /// (Bi)linear.
     Linear,
+    /// (Bi)cubic with coefficient [`ResizeAttrs::cubic_coeff_a`] (ONNX `cubic`).
+    Cubic,
 }
 
 /// ONNX `Resize` `coordinate_transformation_mode`.
@@ -169,6 +171,10 @@ pub enum CoordTransform {
     Asymmetric,
     /// `x_in = (x_out + 0.5) / scale - 0.5` with `scale = out / in` (always the sizes' ratio).
     HalfPixelSymmetric,
+    /// `x_in = start * (in - 1) + x_out * (end - start) * (in - 1) / (out - 1)` for the
+    /// normalized crop `(start, end)` of [`ResizeAttrs::roi`]; an `x_in` outside `[0, in - 1]`
+    /// gives [`ResizeAttrs::extrapolation_value`].
+    TfCropAndResize,
 }
 
 /// ONNX `Resize` `nearest_mode`.
@@ -188,6 +194,10 @@ pub enum NearestMode {
 /// output shape (resolved at import from the `sizes` input, or `floor(in * scale)` from
 /// `scales`); `scales` holds the per-axis scale used in the coordinate transform (the given
 /// `scales` input, or `out / in` when `sizes` was given).
+///
+/// The fields after `sizes` are the ONNX attributes of the filter modes; [`Default`] gives
+/// their ONNX defaults (`cubic_coeff_a = -0.75`, `exclude_outside = 0`, `antialias = 0`, no
+/// `roi`, `extrapolation_value = 0`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResizeAttrs {
     /// Interpolation.
@@ -200,6 +210,55 @@ pub struct ResizeAttrs {
     pub scales: Vec<f32>,
     /// Output shape (length = rank).
     pub sizes: Vec<usize>,
+    /// The cubic coefficient `A` of `Cubic` (ONNX `cubic_coeff_a`; -0.75 as in PyTorch,
+    /// -0.5 as in TensorFlow).
+    pub cubic_coeff_a: f32,
+    /// `Linear`/`Cubic`: taps outside the input get weight 0 and the weights are renormalized
+    /// to sum to 1 (ONNX `exclude_outside`); without it they read the clamped edge.
+    pub exclude_outside: bool,
+    /// `Linear`/`Cubic`: when downsampling by `s < 1`, the filter is stretched by `1 / s` and
+    /// its weights normalized to sum to 1 (ONNX `antialias`).
+    pub antialias: bool,
+    /// The normalized crop of `TfCropAndResize`, in ONNX layout `[start_0, …, start_{r-1},
+    /// end_0, …, end_{r-1}]` (length `2 * rank`); empty for every other transform.
+    pub roi: Vec<f32>,
+    /// The output value of a `TfCropAndResize` position that falls outside the input (ONNX
+    /// `extrapolation_value`).
+    pub extrapolation_value: f32,
+}
+
+impl ResizeAttrs {
+    /// The ONNX default of [`ResizeAttrs::cubic_coeff_a`].
+    pub const DEFAULT_CUBIC_COEFF_A: f32 = -0.75;
+
+    /// The crop `(start, end)` of `axis`: from [`ResizeAttrs::roi`], or `(0, 1)` (the whole
+    /// axis) when `roi` does not cover it.
+    pub fn roi_of(&self, axis: usize) -> (f32, f32) {
+        let rank = self.roi.len() / 2;
+        match (self.roi.get(axis), self.roi.get(rank + axis)) {
+            (Some(&s), Some(&e)) if axis < rank => (s, e),
+            _ => (0.0, 1.0),
+        }
+    }
+}
+
+impl Default for ResizeAttrs {
+    /// ONNX's defaults: `nearest` mode, `half_pixel`, `round_prefer_floor`, the filter
+    /// defaults listed on [`ResizeAttrs`]; `scales` and `sizes` empty (set them).
+    fn default() -> Self {
+        ResizeAttrs {
+            mode: ResizeMode::Nearest,
+            coord: CoordTransform::HalfPixel,
+            nearest: NearestMode::RoundPreferFloor,
+            scales: Vec::new(),
+            sizes: Vec::new(),
+            cubic_coeff_a: Self::DEFAULT_CUBIC_COEFF_A,
+            exclude_outside: false,
+            antialias: false,
+            roi: Vec::new(),
+            extrapolation_value: 0.0,
+        }
+    }
 }
 
 /// Attributes of `Slice` after import (ONNX `Slice`, opset 13): for each listed axis, element

@@ -2,7 +2,7 @@
 //! which keep their input's quantization parameters, moving per-axis parameters with their axis.
 
 use super::{check_arity, check_axis, fail, one_input, require_numeric};
-use crate::{DType, IrError, Op, QuantParams, ResizeAttrs, ResizeMode, SliceAttrs, TensorType};
+use crate::{CoordTransform, DType, IrError, Op, QuantParams, ResizeAttrs, ResizeMode, SliceAttrs, TensorType};
 
 /// Blocked quantization parameters (a parameter tensor) do not follow data movement; only
 /// `QuantizeLinear`, `DequantizeLinear` and the quantized compute ops read them.
@@ -212,8 +212,20 @@ pub(super) fn resize(op: &Op, a: &ResizeAttrs, inputs: &[&TensorType]) -> Result
     if let Some(s) = a.scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
         return Err(fail(op, format!("scale {s:?} must be finite and > 0")));
     }
+    let tf_crop = a.coord == CoordTransform::TfCropAndResize;
+    if (tf_crop && a.roi.len() != 2 * x.rank()) || (!tf_crop && !a.roi.is_empty()) {
+        return Err(fail(
+            op,
+            format!("roi {:?} must have 2 entries per dim of {x} for tf_crop_and_resize, none otherwise", a.roi),
+        ));
+    }
+    if let Some(v) = a.roi.iter().chain([&a.cubic_coeff_a]).find(|v| !v.is_finite()) {
+        return Err(fail(op, format!("roi and cubic_coeff_a must be finite, got {v:?}")));
+    }
+    // Nearest selects input elements (quantization carries over), except that
+    // tf_crop_and_resize may write the float extrapolation value.
     let quant = match (&x.quant, a.mode) {
-        (Some(q), ResizeMode::Nearest) => {
+        (Some(q), ResizeMode::Nearest) if !tf_crop => {
             if let Some(ax) = q.axis.filter(|&ax| a.sizes.get(ax) != x.shape.get(ax)) {
                 return Err(fail(op, format!("cannot resize along axis {ax}, the per-axis quantized axis of {x}")));
             }
@@ -348,6 +360,7 @@ mod tests {
                 nearest: NearestMode::Floor,
                 scales: vec![1.0, 1.0, 2.0, 2.0],
                 sizes,
+                ..ResizeAttrs::default()
             })
         };
         let q = u8q(&[1, 3, 4, 4], 0.5, 2);
@@ -362,9 +375,18 @@ mod tests {
             nearest: NearestMode::RoundPreferFloor,
             scales: vec![1.0, 0.0],
             sizes: vec![1, 1],
+            ..ResizeAttrs::default()
         };
         assert!(err_of(&Op::Resize(bad.clone()), &[f32t(&[1, 2])]).contains("scale 0.0 must be finite and > 0"));
         bad.scales = vec![1.0, 0.5];
-        assert_eq!(shape_of(&Op::Resize(bad), &[f32t(&[1, 2])]), vec![1, 1]);
+        assert_eq!(shape_of(&Op::Resize(bad.clone()), &[f32t(&[1, 2])]), vec![1, 1]);
+        bad.coord = CoordTransform::TfCropAndResize;
+        assert!(err_of(&Op::Resize(bad.clone()), &[f32t(&[1, 2])]).contains("2 entries per dim"));
+        bad.roi = vec![0.0, 0.2, 1.0, f32::NAN];
+        assert!(err_of(&Op::Resize(bad.clone()), &[f32t(&[1, 2])]).contains("must be finite"));
+        bad.roi = vec![0.0, 0.2, 1.0, 0.8];
+        bad.mode = ResizeMode::Nearest;
+        let t = infer1(&Op::Resize(bad), &[u8q(&[1, 2], 0.5, 2)]).unwrap();
+        assert_eq!(t.quant, None, "tf_crop_and_resize may write the extrapolation value");
     }
 }

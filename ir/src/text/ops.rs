@@ -105,25 +105,47 @@ pub(super) fn print_attrs(op: &Op) -> Vec<(&'static str, String)> {
             ]
         }
         Op::Cast { to } => vec![("to", to.name().to_string())],
-        Op::Resize(a) => vec![
-            ("mode", resize_mode_name(a.mode).into()),
-            ("coord", coord_name(a.coord).into()),
-            ("nearest", nearest_name(a.nearest).into()),
-            ("scales", list(&a.scales, f)),
-            ("sizes", ints(&a.sizes)),
-        ],
+        Op::Resize(a) => {
+            let mut v = vec![
+                ("mode", resize_mode_name(a.mode).into()),
+                ("coord", coord_name(a.coord).into()),
+                ("nearest", nearest_name(a.nearest).into()),
+                ("scales", list(&a.scales, f)),
+                ("sizes", ints(&a.sizes)),
+            ];
+            // The filter attributes only when they differ from ONNX's defaults.
+            let d = ResizeAttrs::default();
+            if a.cubic_coeff_a.to_bits() != d.cubic_coeff_a.to_bits() {
+                v.push(("cubic_coeff_a", f(&a.cubic_coeff_a)));
+            }
+            if a.exclude_outside {
+                v.push(("exclude_outside", "true".into()));
+            }
+            if a.antialias {
+                v.push(("antialias", "true".into()));
+            }
+            if !a.roi.is_empty() {
+                v.push(("roi", list(&a.roi, f)));
+            }
+            if a.extrapolation_value.to_bits() != d.extrapolation_value.to_bits() {
+                v.push(("extrapolation_value", f(&a.extrapolation_value)));
+            }
+            v
+        }
         Op::ConvInteger(a) => print_attrs(&Op::Conv(a.clone())),
         _ => super::ops_quant::print_quant_attrs(op),
     }
 }
 
-const RESIZE_MODES: [(ResizeMode, &str); 2] = [(ResizeMode::Nearest, "nearest"), (ResizeMode::Linear, "linear")];
-const COORDS: [(CoordTransform, &str); 5] = [
+const RESIZE_MODES: [(ResizeMode, &str); 3] =
+    [(ResizeMode::Nearest, "nearest"), (ResizeMode::Linear, "linear"), (ResizeMode::Cubic, "cubic")];
+const COORDS: [(CoordTransform, &str); 6] = [
     (CoordTransform::HalfPixel, "half_pixel"),
     (CoordTransform::PytorchHalfPixel, "pytorch_half_pixel"),
     (CoordTransform::AlignCorners, "align_corners"),
     (CoordTransform::Asymmetric, "asymmetric"),
     (CoordTransform::HalfPixelSymmetric, "half_pixel_symmetric"),
+    (CoordTransform::TfCropAndResize, "tf_crop_and_resize"),
 ];
 const NEAREST: [(NearestMode, &str); 4] = [
     (NearestMode::RoundPreferFloor, "round_prefer_floor"),
@@ -168,6 +190,11 @@ impl Attrs {
             }
             None => Err(parse_error(self.line, self.column, format!("{}: missing attribute '{name}'", self.op))),
         }
+    }
+
+    /// True when attribute `name` is present (for optional attributes).
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.items.iter().any(|(n, ..)| n == name)
     }
 
     pub(super) fn scalar<T>(&mut self, name: &str, what: &str, conv: impl Fn(&Tok) -> Option<T>) -> Result<T, IrError> {
@@ -330,13 +357,25 @@ pub(super) fn build_op(mut a: Attrs) -> Result<Op, IrError> {
             let dtypes: Vec<(DType, &str)> = DType::ALL.iter().map(|d| (*d, d.name())).collect();
             Op::Cast { to: a.word("to", &dtypes)? }
         }
-        "Resize" => Op::Resize(ResizeAttrs {
-            mode: a.word("mode", &RESIZE_MODES)?,
-            coord: a.word("coord", &COORDS)?,
-            nearest: a.word("nearest", &NEAREST)?,
-            scales: a.vec("scales", "numbers", tok_f32)?,
-            sizes: a.usizes("sizes")?,
-        }),
+        "Resize" => {
+            let d = ResizeAttrs::default();
+            Op::Resize(ResizeAttrs {
+                mode: a.word("mode", &RESIZE_MODES)?,
+                coord: a.word("coord", &COORDS)?,
+                nearest: a.word("nearest", &NEAREST)?,
+                scales: a.vec("scales", "numbers", tok_f32)?,
+                sizes: a.usizes("sizes")?,
+                cubic_coeff_a: if a.has("cubic_coeff_a") { a.f32("cubic_coeff_a")? } else { d.cubic_coeff_a },
+                exclude_outside: a.has("exclude_outside") && a.bool("exclude_outside")?,
+                antialias: a.has("antialias") && a.bool("antialias")?,
+                roi: if a.has("roi") { a.vec("roi", "numbers", tok_f32)? } else { d.roi },
+                extrapolation_value: if a.has("extrapolation_value") {
+                    a.f32("extrapolation_value")?
+                } else {
+                    d.extrapolation_value
+                },
+            })
+        }
         other => match super::ops_math::build_math_op(other, &mut a)? {
             Some(op) => op,
             None => match super::ops_quant::build_quant_op(other, &mut a)? {

@@ -54,6 +54,7 @@ fn one_op_graphs() -> Vec<Graph> {
         nearest: NearestMode::RoundPreferCeil,
         scales: vec![1.0, 1.0, 1.5, 2.0],
         sizes: vec![1, 4, 9, 12],
+        ..ResizeAttrs::default()
     };
     let cases: Vec<(Op, TensorType, Vec<TensorData>)> = vec![
         (Op::Conv(conv_attrs(3, 2, 1, 2)), x.clone(), vec![ramp(&[6, 2, 3, 3], 0.1), ramp(&[6], 1.0)]),
@@ -128,6 +129,39 @@ fn every_op_round_trips() {
     for g in graphs {
         assert_round_trip(&g);
     }
+}
+
+#[test]
+fn resize_filter_attributes_print_only_when_not_default_and_round_trip() {
+    let mut g = Graph::new("resize_filters");
+    let x = g.add_input("x", f32t(&[1, 1, 4, 4]));
+    let cubic = ResizeAttrs {
+        mode: ResizeMode::Cubic,
+        coord: CoordTransform::TfCropAndResize,
+        scales: vec![1.0, 1.0, 0.75, 0.75],
+        sizes: vec![1, 1, 3, 3],
+        cubic_coeff_a: -0.5,
+        exclude_outside: true,
+        antialias: true,
+        roi: vec![0.0, 0.0, 0.4, 0.6, 1.0, 1.0, 0.6, 0.8],
+        extrapolation_value: 10.0,
+        ..ResizeAttrs::default()
+    };
+    let plain = ResizeAttrs { scales: vec![1.0, 1.0, 2.0, 2.0], sizes: vec![1, 1, 8, 8], ..ResizeAttrs::default() };
+    let y0 = g.add_node("cubic", Op::Resize(cubic), vec![x]).unwrap_or_else(|e| panic!("{e}"));
+    let y1 = g.add_node("plain", Op::Resize(plain), vec![x]).unwrap_or_else(|e| panic!("{e}"));
+    g.outputs = vec![y0[0], y1[0]];
+    let text = assert_round_trip(&g);
+    assert!(
+        text.contains("{mode=cubic, coord=tf_crop_and_resize, nearest=round_prefer_floor, scales=[1.0,1.0,0.75,0.75], sizes=[1,1,3,3], cubic_coeff_a=-0.5, exclude_outside=true, antialias=true, roi=[0.0,0.0,0.4,0.6,1.0,1.0,0.6,0.8], extrapolation_value=10.0}"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "{mode=nearest, coord=half_pixel, nearest=round_prefer_floor, scales=[1.0,1.0,2.0,2.0], sizes=[1,1,8,8]}"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -86,7 +86,12 @@ fn plan_quantized(an: &Analysis, q: &QOut) -> Option<Plan> {
         Op::Reshape { .. } | Op::Transpose { .. } | Op::MaxPool(_) | Op::Slice(_) | Op::Gather { .. } => {
             movement(an, target, q)
         }
-        Op::Resize(r) if r.mode == int8xc_ir::ResizeMode::Nearest => movement(an, target, q),
+        // Pure selection only: tf_crop_and_resize may write the float extrapolation value.
+        Op::Resize(r)
+            if r.mode == int8xc_ir::ResizeMode::Nearest && r.coord != int8xc_ir::CoordTransform::TfCropAndResize =>
+        {
+            movement(an, target, q)
+        }
         _ => None,
     }
 }
