@@ -379,46 +379,60 @@ pub(crate) fn lower_dequantize_linear(cx: &mut KernelCx) -> Result<KernelInfo, J
         };
         let xs = cx.elem_addr(src, base, ib);
         let ys = cx.elem_addr(dst, base, 4);
-        let zero = cx.iconst(0);
-        let vend = if ity == types::I32 {
-            zero
-        } else {
-            let step = 16 / ib;
-            let vend = cx.b.ins().band_imm_s(len, !(step - 1));
-            let scale_v = cx.b.ins().splat(types::F32X4, scale);
-            let zp_v = cx.b.ins().splat(types::I32X4, zp);
-            cx.for_range(zero, vend, step, |cx, k| {
-                let a = cx.elem_addr(xs, k, ib);
-                let ints: Vec<Value> = if ib == 1 {
-                    load_bytes_x16(cx, a, signed).to_vec()
-                } else {
-                    let v = cx.load(types::I16X8, a, 0);
-                    vec![cx.b.ins().swiden_low(v), cx.b.ins().swiden_high(v)]
-                };
-                let o = cx.elem_addr(ys, k, 4);
-                for (j, &v) in ints.iter().enumerate() {
-                    let d = cx.b.ins().isub(v, zp_v);
-                    let f = cx.b.ins().fcvt_from_sint(types::F32X4, d);
-                    let y = cx.b.ins().fmul(f, scale_v);
-                    cx.store(y, o, 16 * j as i32);
-                }
-            });
-            vend
-        };
-        cx.for_range(vend, len, 1, |cx, k| {
-            let a = cx.elem_addr(xs, k, ib);
-            let v = load_int(cx, ity, signed, a);
-            // exact in i64 (i32 inputs may overflow an i32 difference)
-            let v = cx.b.ins().sextend(types::I64, v);
-            let z = cx.b.ins().sextend(types::I64, zp);
-            let d = cx.b.ins().isub(v, z);
-            let f = cx.b.ins().fcvt_from_sint(types::F32, d);
-            let y = cx.b.ins().fmul(f, scale);
-            let o = cx.elem_addr(ys, k, 4);
-            cx.store(y, o, 0);
-        });
+        emit_dequantize_run(cx, (xs, ys, len), (scale, zp), (ity, signed));
     });
     Ok(KernelInfo { scratch_bytes: table.len(), ..info })
+}
+
+/// `ys[k] = f32(xs[k] − zp) · scale` for `k < len` (run-time `len`): `xs` integers of storage
+/// type `ity` (`signed` or not), 16 / 8 per step with `f32x4` for 8- and 16-bit inputs, the
+/// difference exact in `i64` on the scalar path (an `i32` input may overflow an `i32`
+/// difference). `scale` (`f32`) and `zp` (`i32`) are run-time values. Shared by the static
+/// and the run-time-parameter DequantizeLinear kernels.
+pub(crate) fn emit_dequantize_run(
+    cx: &mut KernelCx,
+    (xs, ys, len): (Value, Value, Value),
+    (scale, zp): (Value, Value),
+    (ity, signed): (Type, bool),
+) {
+    let ib = i64::from(ity.bytes());
+    let zero = cx.iconst(0);
+    let vend = if ity == types::I32 {
+        zero
+    } else {
+        let step = 16 / ib;
+        let vend = cx.b.ins().band_imm_s(len, !(step - 1));
+        let scale_v = cx.b.ins().splat(types::F32X4, scale);
+        let zp_v = cx.b.ins().splat(types::I32X4, zp);
+        cx.for_range(zero, vend, step, |cx, k| {
+            let a = cx.elem_addr(xs, k, ib);
+            let ints: Vec<Value> = if ib == 1 {
+                load_bytes_x16(cx, a, signed).to_vec()
+            } else {
+                let v = cx.load(types::I16X8, a, 0);
+                vec![cx.b.ins().swiden_low(v), cx.b.ins().swiden_high(v)]
+            };
+            let o = cx.elem_addr(ys, k, 4);
+            for (j, &v) in ints.iter().enumerate() {
+                let d = cx.b.ins().isub(v, zp_v);
+                let f = cx.b.ins().fcvt_from_sint(types::F32X4, d);
+                let y = cx.b.ins().fmul(f, scale_v);
+                cx.store(y, o, 16 * j as i32);
+            }
+        });
+        vend
+    };
+    cx.for_range(vend, len, 1, |cx, k| {
+        let a = cx.elem_addr(xs, k, ib);
+        let v = load_int(cx, ity, signed, a);
+        let v = cx.b.ins().sextend(types::I64, v);
+        let z = cx.b.ins().sextend(types::I64, zp);
+        let d = cx.b.ins().isub(v, z);
+        let f = cx.b.ins().fcvt_from_sint(types::F32, d);
+        let y = cx.b.ins().fmul(f, scale);
+        let o = cx.elem_addr(ys, k, 4);
+        cx.store(y, o, 0);
+    });
 }
 
 /// Emits ONNX Runtime's dynamic `u8` quantization parameters of the `numel` f32 values at

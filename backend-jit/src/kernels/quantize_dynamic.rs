@@ -27,7 +27,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use int8xc_ir::{quant_range, DType, TensorType};
 
 use super::int4::{emit_packed_map, load_int4};
-use super::quantize::{emit_quantize_run, int_storage, load_bytes_x16, load_int, RoundSat, CHUNK, MAGIC_BITS};
+use super::quantize::{emit_dequantize_run, emit_quantize_run, int_storage, load_int, RoundSat, CHUNK, MAGIC_BITS};
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
@@ -221,42 +221,6 @@ pub(crate) fn lower_dequantize_linear_dynamic_params(
         let (scale, zp) = load_pair(cx, (scales, zps), p, (ity, signed));
         let xs = cx.elem_addr(src, base, ib);
         let ys = cx.elem_addr(dst, base, 4);
-        let zero = cx.iconst(0);
-        let vend = if ity == types::I32 {
-            zero
-        } else {
-            let step = 16 / ib;
-            let vend = cx.b.ins().band_imm_s(len, !(step - 1));
-            let scale_v = cx.b.ins().splat(types::F32X4, scale);
-            let zp_v = cx.b.ins().splat(types::I32X4, zp);
-            cx.for_range(zero, vend, step, |cx, k| {
-                let a = cx.elem_addr(xs, k, ib);
-                let ints: Vec<Value> = if ib == 1 {
-                    load_bytes_x16(cx, a, signed).to_vec()
-                } else {
-                    let v = cx.load(types::I16X8, a, 0);
-                    vec![cx.b.ins().swiden_low(v), cx.b.ins().swiden_high(v)]
-                };
-                let o = cx.elem_addr(ys, k, 4);
-                for (j, &v) in ints.iter().enumerate() {
-                    let d = cx.b.ins().isub(v, zp_v);
-                    let f = cx.b.ins().fcvt_from_sint(types::F32X4, d);
-                    let y = cx.b.ins().fmul(f, scale_v);
-                    cx.store(y, o, 16 * j as i32);
-                }
-            });
-            vend
-        };
-        cx.for_range(vend, len, 1, |cx, k| {
-            let a = cx.elem_addr(xs, k, ib);
-            let v = load_int(cx, ity, signed, a);
-            let v = cx.b.ins().sextend(types::I64, v);
-            let z = cx.b.ins().sextend(types::I64, zp);
-            let d = cx.b.ins().isub(v, z);
-            let f = cx.b.ins().fcvt_from_sint(types::F32, d);
-            let y = cx.b.ins().fmul(f, scale);
-            let o = cx.elem_addr(ys, k, 4);
-            cx.store(y, o, 0);
-        });
+        emit_dequantize_run(cx, (xs, ys, len), (scale, zp), (ity, signed));
     }))
 }

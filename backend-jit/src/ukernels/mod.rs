@@ -47,6 +47,17 @@ mod sgemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod sgemm_avx512;
 
+/// Mask of the first `n` lanes of a 16-lane AVX-512 vector (all 16 when `n >= 16`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn mask16(n: usize) -> u16 {
+    if n >= 16 {
+        0xFFFF
+    } else {
+        ((1u32 << n) - 1) as u16
+    }
+}
+
 /// Which microkernels the JIT may call (a [`crate::JitOptions`] field).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Microkernels {

@@ -14,6 +14,9 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
+#[cfg(target_arch = "x86_64")]
+use super::mask16;
+
 /// The argument block (`repr(C)`, 8-byte fields) of [`QdwArgs::SYMBOL`].
 ///
 /// For `r < oh`, `o < ow`: `y[r·ow + o] = requant(bias + Σ_{ki<kh, kj<kw} P(r, o, ki, kj) ·
@@ -68,17 +71,6 @@ impl QdwArgs {
     pub const SYMBOL: &'static str = "int8xc_qdw_avx512vnni";
 }
 
-/// Mask of the first `n` lanes (`n <= 16`).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn lanes(n: usize) -> __mmask16 {
-    if n >= 16 {
-        0xFFFF
-    } else {
-        ((1u32 << n) - 1) as __mmask16
-    }
-}
-
 /// The kernel (see [`QdwArgs`]).
 ///
 /// # Safety
@@ -120,7 +112,7 @@ pub(crate) unsafe fn qdw(args: &QdwArgs) {
                 let f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
                 let f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
                 let q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
-                _mm512_mask_cvtepi32_storeu_epi8(yrow.add(o0).cast(), lanes(n), q);
+                _mm512_mask_cvtepi32_storeu_epi8(yrow.add(o0).cast(), mask16(n), q);
                 o0 += 16;
             }
         }

@@ -18,6 +18,8 @@
 
 use std::arch::x86_64::*;
 
+use super::mask16;
+
 use super::QgemmArgs;
 
 /// Columns per panel (one `zmm` of `i32` lanes).
@@ -26,16 +28,6 @@ pub(crate) const NR: usize = 16;
 pub(crate) const MR: usize = 4;
 /// Panels per register tile.
 const NV_MAX: usize = 4;
-
-/// Mask of the first `n` lanes (`n <= 16`).
-#[inline(always)]
-fn lanes(n: usize) -> __mmask16 {
-    if n >= 16 {
-        0xFFFF
-    } else {
-        ((1u32 << n) - 1) as __mmask16
-    }
-}
 
 /// One register tile: columns `j..j + cols` (`cols <= 16·NV`) of the call, rows 0..4:
 /// `C[r, c] = Σ_g Σ_i A[g][r][i] · P[g][c][i]` over the `NV` panels from `j / 16`, stored raw
@@ -83,7 +75,7 @@ unsafe fn tile<const NV: usize, const A_SIGNED: bool>(args: &QgemmArgs, j: usize
     let ldc = args.ldc as usize;
     for (r, row) in acc.iter().enumerate() {
         for (v, &x) in row.iter().enumerate() {
-            let m = lanes(cols.saturating_sub(16 * v));
+            let m = mask16(cols.saturating_sub(16 * v));
             // SAFETY: lanes under the mask are columns `< cols` of row `r` (writable by the
             // contract); masked-off lanes are not accessed.
             unsafe { _mm512_mask_storeu_epi32(args.c.add(r * ldc + j + 16 * v).cast(), m, x) };
@@ -101,7 +93,7 @@ unsafe fn tile<const NV: usize, const A_SIGNED: bool>(args: &QgemmArgs, j: usize
 /// columns `j..j + n` are writable.
 #[target_feature(enable = "avx512f")]
 unsafe fn requant_store(args: &QgemmArgs, mut x: __m512i, r: usize, j: usize, n: usize) {
-    let m = lanes(n);
+    let m = mask16(n);
     // SAFETY (all loads): entry `r` of a per-row table and entries `j..j + n` of a per-column
     // table are readable by the contract; masked-off lanes are not accessed.
     unsafe {

@@ -16,22 +16,14 @@
 
 use std::arch::x86_64::*;
 
+use super::mask16;
+
 use super::SgemmArgs;
 
 /// Rows of the register tile (and of the packed A tiles this kernel reads).
 pub(crate) const MR: usize = 8;
 /// Columns of the register tile (two 16-lane vectors).
 pub(crate) const NR: usize = 32;
-
-/// Mask of the first `n` lanes (`n <= 16`).
-#[inline(always)]
-fn lanes(n: usize) -> __mmask16 {
-    if n >= 16 {
-        0xFFFF
-    } else {
-        ((1u32 << n) - 1) as __mmask16
-    }
-}
 
 /// One register tile: `C[0..ROWS, 0..cols] = A[0..ROWS, 0..k] · B[0..k, 0..cols] (+ bias)`
 /// with `NV` 16-lane column vectors (`cols <= 16 · NV`).
@@ -57,7 +49,7 @@ unsafe fn tile<const ROWS: usize, const NV: usize, const PACKED: bool>(
     bias_rs: usize,
     bias_cs: usize,
 ) {
-    let mask = [lanes(cols), lanes(cols.saturating_sub(16))];
+    let mask = [mask16(cols), mask16(cols.saturating_sub(16))];
     let mut acc = [[_mm512_setzero_ps(); NV]; ROWS];
     let mut bp = b;
     let mut ap = a;
