@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+mod dequant_weights;
 mod error;
 mod exec;
 pub mod kernels;
@@ -104,8 +105,22 @@ impl Default for JitOptions {
 pub fn compile(graph: &Graph, options: &JitOptions) -> Result<JitModel, JitError> {
     let span = tracing::info_span!("jit_compile", graph = %graph.name, nodes = graph.nodes.len());
     let _g = span.enter();
-    let widened = legalize::widen_f16(graph)?;
-    exec::compile_jit(widened.as_ref().unwrap_or(graph), options)
+    let graph = &legalized(graph)?;
+    exec::compile_jit(graph.as_ref(), options)
+}
+
+/// `graph` after the JIT-only pre-passes: quantized constant weights dequantized once
+/// ([`dequant_weights`]), then `f16` operands of f32-only kernels widened ([`legalize`]).
+/// Borrowed when neither applies (no copy).
+fn legalized(graph: &Graph) -> Result<std::borrow::Cow<'_, Graph>, JitError> {
+    let graph = match dequant_weights::fold_dequantized_weights(graph)? {
+        Some(g) => std::borrow::Cow::Owned(g),
+        None => std::borrow::Cow::Borrowed(graph),
+    };
+    Ok(match legalize::widen_f16(&graph)? {
+        Some(g) => std::borrow::Cow::Owned(g),
+        None => graph,
+    })
 }
 
 /// Compiles `graph` for `triple` (`x86_64-*` or `aarch64-*`, baseline CPU features) into an
@@ -113,6 +128,6 @@ pub fn compile(graph: &Graph, options: &JitOptions) -> Result<JitModel, JitError
 ///
 /// Errors: as [`compile`], plus [`JitError::Target`] for other architectures.
 pub fn emit_object(graph: &Graph, triple: &Triple, options: &JitOptions) -> Result<Vec<u8>, JitError> {
-    let widened = legalize::widen_f16(graph)?;
-    object::emit(widened.as_ref().unwrap_or(graph), triple, options)
+    let graph = &legalized(graph)?;
+    object::emit(graph.as_ref(), triple, options)
 }

@@ -67,8 +67,8 @@ pub use op::{
 };
 pub use op::{CumSumAttrs, TopKAttrs};
 pub use quant::{
-    dequantize, is_unsigned, mlas_logistic, qlinear_activation, qlinear_lookup_table, qlinear_scalar_operand,
-    quant_range, quantize_f32, requantize_f32, requantize_fixed_point, QuantParams,
+    dequantize, dequantize_tensor, is_unsigned, mlas_logistic, qlinear_activation, qlinear_lookup_table,
+    qlinear_scalar_operand, quant_range, quantize_f32, requantize_f32, requantize_fixed_point, QuantParams,
 };
 pub use shape::{broadcast_shapes, infer_types, MAX_TENSOR_ELEMENTS};
 pub use tensor::{unpack_nibble, Data, TensorData};

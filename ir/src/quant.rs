@@ -6,7 +6,7 @@
 //! `MlasQuantizeLinear` and `MlasRequantizeOutput`), so results match ONNX Runtime bit for bit.
 
 use crate::fixed_point::{multiply_by_quantized_multiplier, round_half_to_even};
-use crate::{DType, UnaryOp};
+use crate::{DType, Data, TensorData, UnaryOp};
 
 /// Affine quantization parameters: `real = scale * (q - zero_point)`.
 ///
@@ -161,6 +161,25 @@ pub fn quantize_f32(x: f32, scale: f32, zero_point: i32, (lo, hi): (i32, i32)) -
 /// `f32(q - zero_point) * scale` (the difference is exact in `i64`, then rounded to `f32`).
 pub fn dequantize(q: i32, scale: f32, zero_point: i32) -> f32 {
     (q as i64 - zero_point as i64) as f32 * scale
+}
+
+/// ONNX `DequantizeLinear` of a whole integer tensor `x` with parameters `q` (per tensor, per
+/// axis or per block, [`QuantParams::param_index_map`]): [`dequantize`] per element, an `f32`
+/// tensor of `x`'s shape. `None` when `x` holds no integers or `q` has fewer parameters than
+/// an element's index needs. Shared by the interpreter's `DequantizeLinear` and the JIT, which
+/// dequantizes constant weights once when it packs them.
+pub fn dequantize_tensor(x: &TensorData, q: &QuantParams) -> Option<TensorData> {
+    let xv = x.to_i64_vec()?;
+    let map = q.param_index_map(x.shape());
+    let out = xv
+        .iter()
+        .zip(&map)
+        .map(|(&v, &p)| {
+            let (s, z) = (q.scale.get(p)?, q.zero_point.get(p)?);
+            Some(dequantize(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32, *s, *z))
+        })
+        .collect::<Option<Vec<f32>>>()?;
+    TensorData::new(x.shape().to_vec(), Data::F32(out)).ok()
 }
 
 /// The requantization epilogue in f32 mode, as MLAS `MlasRequantizeOutput` computes it for

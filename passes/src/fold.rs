@@ -1,6 +1,6 @@
 //! Constant folding.
 
-use int8xc_ir::{Graph, TensorData, TensorType, ValueDef};
+use int8xc_ir::{Graph, NodeId, Op, TensorData, TensorType, ValueDef};
 
 use crate::{Pass, PassContext, PassError};
 
@@ -13,6 +13,13 @@ use crate::{Pass, PassContext, PassError};
 ///
 /// Nodes with an output of more than [`ConstantFolding::max_elements`] elements are left in
 /// place (folding them would bloat the model, e.g. a broadcast to a large activation shape).
+///
+/// A `DequantizeLinear` of a quantized constant whose every reader uses it as the weights
+/// (input 1) of `MatMul`, `Conv` or `ConvTranspose` is kept too: the weights stay quantized in
+/// the IR (one byte, or half a byte for 4-bit types, per element, as in the model) rather than
+/// becoming `f32`, as ONNX Runtime keeps them for its weight-only kernels (`MatMulNBits`). A
+/// backend that computes such a layer in float dequantizes the weights once when it packs them
+/// (the JIT does, before lowering).
 ///
 /// Errors: [`PassError::AtNode`] when the evaluator fails on a node (the graph would fail
 /// the same way at run time), or returns results that do not match the node's output types.
@@ -35,8 +42,12 @@ impl Pass for ConstantFolding {
 
     fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<bool, PassError> {
         let mut folded = Vec::new();
+        let users = graph.users();
         for n in 0..graph.nodes.len() {
             let node = &graph.nodes[n];
+            if keeps_quantized_weights(graph, &users, n) {
+                continue;
+            }
             let inputs: Option<Vec<&TensorData>> = node.inputs.iter().map(|&v| graph.constant(v)).collect();
             let Some(inputs) = inputs else { continue };
             let out_types: Vec<TensorType> = node.outputs.iter().map(|&v| graph.ty(v).clone()).collect();
@@ -75,6 +86,27 @@ impl Pass for ConstantFolding {
     }
 }
 
+/// Whether node `n` is a `DequantizeLinear` of a quantized constant read only as the weights
+/// (input 1) of `MatMul`, `Conv` or `ConvTranspose` (see [`ConstantFolding`]).
+fn keeps_quantized_weights(graph: &Graph, users: &[Vec<NodeId>], n: usize) -> bool {
+    let node = &graph.nodes[n];
+    let (Op::DequantizeLinear, [x], [y]) = (&node.op, node.inputs.as_slice(), node.outputs.as_slice()) else {
+        return false;
+    };
+    if graph.constant(*x).is_none() || graph.ty(*x).quant.is_none() || graph.outputs.contains(y) {
+        return false;
+    }
+    let readers = users.get(y.index()).map_or(&[][..], Vec::as_slice);
+    !readers.is_empty()
+        && readers.iter().all(|r| {
+            graph.nodes.get(r.index()).is_some_and(|c| {
+                matches!(c.op, Op::MatMul | Op::Conv(_) | Op::ConvTranspose(_))
+                    && c.inputs.get(1) == Some(y)
+                    && c.inputs.iter().filter(|&&i| i == *y).count() == 1
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +140,22 @@ mod tests {
         assert_eq!(g.nodes.len(), 1);
         let (changed, out) = run_and_check(&ConstantFolding { max_elements: 16 }, text, 0.0);
         assert!(changed && !out.contains("Add"), "{out}");
+    }
+
+    #[test]
+    fn keeps_quantized_matmul_weights_and_folds_other_dequantized_constants() {
+        let text = "graph g(%x: f32[2,3]) -> (%y, %z) {
+              %w: i4<axis=1,scale=[0.5,0.25],zero_point=[1,-1]>[3,2] = const [1, 2, 3, -4, 5, 7]
+              %wd = DequantizeLinear(%w)
+              %y = MatMul(%x, %wd)
+              %b: u8<0.5,3>[2] = const [4, 9]
+              %bd = DequantizeLinear(%b)
+              %z = Add(%y, %bd)
+            }";
+        let (changed, out) = run_and_check(&ConstantFolding::default(), text, 0.0);
+        assert!(changed);
+        assert!(out.contains("%wd: f32[3,2] = DequantizeLinear(%w)"), "{out}");
+        assert!(!out.contains("DequantizeLinear(%b)"), "{out}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Inputs have passed `int8xc_ir::infer_types` for their types (see `eval_op_typed`), so the
 //! quantization parameters an op reads exist and have the right granularity.
 
-use int8xc_ir::{dequantize, quant_range, quantize_f32, DType, QuantParams, TensorData, TensorType};
+use int8xc_ir::{quant_range, quantize_f32, DType, QuantParams, TensorData, TensorType};
 
 use super::{f32_elems, i64_elems, int_data, tensor, OpResult};
 use crate::error::OpErrorKind;
@@ -65,14 +65,11 @@ fn pair(q: &QuantParams, p: usize) -> OpResult<(f32, i32)> {
 /// ([`int8xc_ir::dequantize`]), parameters from `x`'s type.
 pub(crate) fn dequantize_linear(x: &TensorData, ty: &TensorType) -> OpResult<TensorData> {
     let q = params("input", ty)?;
-    let xv = ints(x)?;
-    let map = q.param_index_map(x.shape());
-    let mut out = Vec::with_capacity(xv.len());
-    for (&v, &p) in xv.iter().zip(&map) {
-        let (s, z) = pair(q, p)?;
-        out.push(dequantize(v, s, z));
+    if !x.dtype().is_integer() {
+        return Err(OpErrorKind::invalid(format!("input has dtype {}, expected integers", x.dtype())));
     }
-    tensor(x.shape().to_vec(), int8xc_ir::Data::F32(out))
+    int8xc_ir::dequantize_tensor(x, q)
+        .ok_or_else(|| OpErrorKind::invalid(format!("input {ty}: too few quantization parameters for its shape")))
 }
 
 /// The run-time `scale` and `zero_point` tensors of the `*DynamicParams` ops as
