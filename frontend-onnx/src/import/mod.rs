@@ -8,6 +8,7 @@
 //! Unsqueeze → Concat → Reshape` chains exporters emit become static shapes.
 
 mod attrs;
+mod batch_norm;
 mod conv;
 mod conv_nd;
 mod dropout;

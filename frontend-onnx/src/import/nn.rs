@@ -87,12 +87,18 @@ pub(super) fn argmax(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError
     Ok(vec![cx.emit(n, "", op, vec![x])?])
 }
 
-/// `BatchNormalization` in inference mode (`epsilon` default 1e-5): inputs `x`, `scale`,
-/// `B`, `mean`, `var`. Training mode (`training_mode = 1`, or any of the optional
-/// running-statistics outputs used) is rejected.
+/// `BatchNormalization` (`epsilon` default 1e-5): inputs `x`, `scale`, `B`, `mean`, `var`.
+/// Inference mode → [`Op::BatchNormalization`]; opset-14+ training mode (`training_mode = 1`,
+/// outputs `Y`, `running_mean`, `running_var`) is decomposed by
+/// [`super::batch_norm::batch_norm_training`]. Before opset 14, the optional
+/// training-statistics outputs are rejected.
 pub(super) fn batch_norm(cx: &mut Ctx, n: &NodeIn) -> Result<Vec<ValueId>, OnnxError> {
+    if n.opset >= 14 && n.int("training_mode", 0)? != 0 {
+        let epsilon = n.float("epsilon", 1e-5)?;
+        return super::batch_norm::batch_norm_training(cx, n, epsilon);
+    }
     if n.int("training_mode", 0)? != 0 {
-        return Err(n.err("training mode (training_mode = 1) is not supported; export the model in eval mode"));
+        return Err(n.err("training_mode = 1 before opset 14 is not supported"));
     }
     if let Some(k) = (1..n.proto.output.len()).find(|&k| n.output_used(k)) {
         return Err(n.err(format!(

@@ -300,8 +300,9 @@ fn constant_of_shape(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
     Ok(cx.constant(n, "", t))
 }
 
-/// `Range` on constant scalar `start`, `limit`, `delta` (`f32`, `i32` or `i64`):
-/// `max(ceil((limit - start) / delta), 0)` elements `start + i * delta`.
+/// `Range` on constant scalar `start`, `limit`, `delta` (`f32`, `f16`, `i32` or `i64`):
+/// `max(ceil((limit - start) / delta), 0)` elements `start + i * delta`. `f16` (opset 27)
+/// is computed in the `stash_type` precision and rounded to `f16`, as the ONNX reference does.
 fn range(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
     let mut scalar = |i: usize, what: &str| -> Result<TensorData, OnnxError> {
         let t = cx.const_input(n, i, what)?.ok_or_else(|| n.err(format!("missing required input {i} ('{what}')")))?;
@@ -326,6 +327,35 @@ fn range(cx: &mut Ctx, n: &NodeIn) -> Result<ValueId, OnnxError> {
             }
             let v: Vec<f32> = (0..count as usize).map(|i| s + i as f32 * d).collect();
             TensorData::new([v.len()], Data::F32(v))
+        }
+        DType::F16 => {
+            // ONNX reference (opset 27): numpy `arange` in the `stash_type` precision (1 =
+            // float, the default; 11 = double), then a cast to f16. numpy counts
+            // `ceil((limit - start) / delta)` in that precision and fills `start + i * delta`
+            // in double, stored in that precision.
+            let stash_f32 = match n.int("stash_type", 1)? {
+                1 => true,
+                11 => false,
+                other => return Err(n.err(format!("stash_type {other} is not supported (1 = float, 11 = double)"))),
+            };
+            let get = |t: &TensorData| t.to_f32_vec()[0];
+            let (s, l, d) = (get(&start), get(&limit), get(&delta));
+            if d == 0.0 {
+                return Err(n.err("'delta' must not be 0"));
+            }
+            let count = if stash_f32 {
+                f64::from(((l - s) / d).ceil())
+            } else {
+                ((f64::from(l) - f64::from(s)) / f64::from(d)).ceil()
+            }
+            .max(0.0);
+            if !count.is_finite() || count > max_count as f64 {
+                return Err(too_many());
+            }
+            let (s, d) = (f64::from(s), f64::from(d));
+            let round = |x: f64| if stash_f32 { half::f16::from_f32(x as f32) } else { half::f16::from_f64(x) };
+            let v: Vec<half::f16> = (0..count as usize).map(|i| round(s + i as f64 * d)).collect();
+            TensorData::new([v.len()], Data::F16(v))
         }
         DType::I64 | DType::I32 => {
             let get = |t: &TensorData| t.to_i64_vec().and_then(|v| v.first().copied()).unwrap_or(0);
