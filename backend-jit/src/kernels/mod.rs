@@ -75,6 +75,7 @@ mod pool_argmax;
 mod pow_mod;
 mod qconv;
 mod qconv_dw;
+mod qconv_im2col;
 mod qgemm;
 mod qgemm_call;
 mod qlinear;
