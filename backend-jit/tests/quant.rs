@@ -195,6 +195,27 @@ fn matmul_integer_matches_interpreter() {
     }
 }
 
+/// Dynamic quantization's `MatMulInteger`: `a_zero_point` a run-time scalar, `b` and
+/// per-column `b_zero_point` constants (the microkernel path with `za` read at run time).
+#[test]
+fn matmul_integer_with_run_time_a_zero_point() {
+    let mut rng = TestRng::new(51);
+    for (a_dt, b_dt) in [(DType::U8, DType::I8), (DType::U8, DType::U8), (DType::I8, DType::I8)] {
+        for (a_shape, b_shape) in [(vec![7, 19], vec![19, 11]), (vec![2, 5, 33], vec![33, 300])] {
+            let n = b_shape[1];
+            let mut g = Graph::new("mmi_dyn");
+            let x = g.add_input("a", TensorType::new(a_dt, a_shape.clone()));
+            let w = g.add_const("w", ints(&mut rng, b_dt, &b_shape));
+            let za = g.add_input("za", TensorType::new(a_dt, vec![]));
+            let zb = g.add_const("zb", ints(&mut rng, b_dt, &[n]));
+            let y = node(&mut g, "y", Op::MatMulInteger, vec![x, w, za, zb]);
+            g.outputs.push(y);
+            let feeds = [ints(&mut rng, a_dt, &a_shape), ints(&mut rng, a_dt, &[])];
+            assert_eq!(diff(&g, &feeds), 0.0, "{a_dt} x {b_dt} {a_shape:?} x {b_shape:?}");
+        }
+    }
+}
+
 fn dtypes() -> impl Strategy<Value = (DType, DType)> {
     prop_oneof![Just((DType::U8, DType::I8)), Just((DType::U8, DType::U8)), Just((DType::I8, DType::I8))]
 }

@@ -13,6 +13,11 @@
 //! `rowsum(a)` is computed only when some `zb[n] ≠ 0` (symmetric `i8` weights and `u8`
 //! weights with zero point 128 need none).
 //!
+//! `MatMulInteger` whose `a_zero_point` is a run-time scalar (dynamic quantization:
+//! `DynamicQuantizeLinear → MatMulInteger`) keeps `za` out of `cterm` and subtracts
+//! `za·csum'[n]` in the epilogue instead, `csum'[n] = colsum(b)[n] − K·zb[n]` (compile time),
+//! with `za` read once per work item.
+//!
 //! Packed constant (input 1): per batch matrix `[panels: packed_panels_len(K, N, nr)][cterm:
 //! i32 × N8]`, then `[zb: i32 × N8]` (when needed) and the per-column parameter table
 //! ([`super::qparams::param_table`]), `N8 = ceil(N/8)·8`. The panels are 8 columns wide
@@ -38,6 +43,7 @@ use super::qgemm::{
 };
 use super::qgemm_call::{emit_qgemm_call, fused_requant, load_acc_block, FusedRequant};
 use super::qparams::{byte_delta, const_ints, param_table, per_channel, requant_out};
+use super::quantize::load_int;
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::pack_i8::{col_sums, pack_panels_k4, packed_panels_len, push_i32s, IntMatrix, KG, QMR, QNR};
 use crate::ukernels::{QgemmArgs, UkernelImports};
@@ -64,12 +70,17 @@ struct QGemmPlan {
     shared: i64,
     /// The AVX-512 VNNI ukernel, when the dot products run on it (16-column panels).
     uk: Option<UkernelImports>,
+    /// `Some(a_delta)`: `za` is the run-time scalar input 2, shifted by `a_delta` into the
+    /// stored domain; each packed `b` matrix then carries `csum'` after `cterm`.
+    za_runtime: Option<i64>,
 }
 
 /// `(a_zero_point, b_zero_points per column, b scales or empty)` of the operands.
 struct Operands {
     za: i64,
     zb: Vec<i64>,
+    /// `za` is the run-time scalar input 2 (`za` above is then unused).
+    za_runtime: bool,
 }
 
 /// `QMatMul`: see [`int8xc_ir::Op::QMatMul`].
@@ -87,7 +98,8 @@ pub(crate) fn lower_qmatmul(cx: &mut KernelCx, attrs: &QMatMulAttrs) -> Result<K
     }
     let n = tb.shape.last().copied().unwrap_or(1);
     let zb: Vec<i64> = qb.zero_point.iter().map(|&z| i64::from(z)).collect();
-    let ops = Operands { za: i64::from(qa.zero_point[0]), zb: per_channel(cx, &zb, n, "b zero point")? };
+    let ops =
+        Operands { za: i64::from(qa.zero_point[0]), zb: per_channel(cx, &zb, n, "b zero point")?, za_runtime: false };
     let out = match &attrs.requant {
         Some(r) => requant_out(cx, r)?,
         None if cx.out_ty(0)?.dtype == DType::F32 => QOutKind::F32,
@@ -105,8 +117,8 @@ pub(crate) fn lower_qmatmul(cx: &mut KernelCx, attrs: &QMatMulAttrs) -> Result<K
     lower(cx, ops, bias, out, params)
 }
 
-/// `MatMulInteger` (ONNX opset 10) with constant `b` and constant zero points (`a_zero_point`
-/// must be the same for every row).
+/// `MatMulInteger` (ONNX opset 10) with constant `b` and `b_zero_point`; `a_zero_point` a
+/// constant (the same for every row) or a run-time scalar.
 pub(crate) fn lower_matmul_integer(cx: &mut KernelCx) -> Result<KernelInfo, JitError> {
     cx.expect_arity(2..=4, 1)?;
     if cx.out_ty(0)?.dtype != DType::I32 {
@@ -114,12 +126,20 @@ pub(crate) fn lower_matmul_integer(cx: &mut KernelCx) -> Result<KernelInfo, JitE
     }
     let tb = cx.in_ty(1)?;
     let n = if tb.rank() == 1 { 1 } else { tb.shape.last().copied().unwrap_or(1) };
-    let za = const_ints(cx, 2, "a_zero_point")?.unwrap_or_else(|| vec![0]);
+    let za_runtime = cx.node.inputs.len() > 2 && cx.constant(2).is_none();
+    let za = if za_runtime {
+        if cx.in_ty(2)?.numel() != 1 {
+            return Err(JitError::unsupported(cx.node, "MatMulInteger with a run-time per-row a_zero_point"));
+        }
+        vec![0]
+    } else {
+        const_ints(cx, 2, "a_zero_point")?.unwrap_or_else(|| vec![0])
+    };
     if za.iter().any(|&z| Some(&z) != za.first()) || za.is_empty() {
         return Err(JitError::unsupported(cx.node, "MatMulInteger with per-row a_zero_point"));
     }
     let zb = const_ints(cx, 3, "b_zero_point")?.unwrap_or_else(|| vec![0]);
-    let ops = Operands { za: za[0], zb: per_channel(cx, &zb, n, "b_zero_point")? };
+    let ops = Operands { za: za[0], zb: per_channel(cx, &zb, n, "b_zero_point")?, za_runtime };
     lower(cx, ops, None, QOutKind::I32, Vec::new())
 }
 
@@ -143,7 +163,8 @@ fn lower(
     let Some(bdata) = cx.constant(1).and_then(|t| t.to_i64_vec()) else {
         return Err(JitError::unsupported(cx.node, "int8 MatMul with a run-time (non-constant) b"));
     };
-    let za = ops.za + a_delta;
+    // With a run-time za, cterm holds no za terms (see the module docs).
+    let za = if ops.za_runtime { 0 } else { ops.za + a_delta };
     let zb: Vec<i64> = ops.zb.iter().map(|&z| z + b_delta).collect();
     let need_rsum = zb.iter().any(|&z| z != 0);
     let n8 = n.div_ceil(QNR) * QNR;
@@ -163,8 +184,13 @@ fn lower(
             })
             .collect();
         push_i32s(&mut packed, &cterm, n8, 0);
+        if ops.za_runtime {
+            let csum: Vec<i32> = (0..n).map(|c| cs[c].wrapping_sub((k as i64 * zb[c]) as i32)).collect();
+            push_i32s(&mut packed, &csum, n8, 0);
+        }
     }
-    let block = i64_of(packed_panels_len(k, n, nr) + 4 * n8);
+    let tables = if ops.za_runtime { 2 } else { 1 };
+    let block = i64_of(packed_panels_len(k, n, nr) + tables * 4 * n8);
     let shared = i64_of(packed.len());
     if need_rsum {
         let z: Vec<i32> = zb.iter().map(|&z| z as i32).collect();
@@ -187,6 +213,7 @@ fn lower(
         out,
         shared,
         uk,
+        za_runtime: ops.za_runtime.then_some(a_delta),
     };
     Ok(emit(cx, &plan))
 }
@@ -282,8 +309,10 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
     let n8 = n.div_ceil(QNR) * QNR;
     let (a_base, b_base, c_base, scratch) = (cx.input(0), cx.input(1), cx.output(0), cx.scratch());
     let rsum_ptr = cx.b.ins().iadd_imm_s(scratch, i64_of(groups * 16));
-    // The ukernel's i32 block `[QMR][QNB]`, 64-byte aligned after the row tile and sums.
-    let c_block_off = (groups * 16 + 16).div_ceil(64) * 64;
+    // The run-time za splat over the tile's rows (a `Rows` table for the epilogue).
+    let za_ptr = cx.b.ins().iadd_imm_s(scratch, i64_of(groups * 16 + 16));
+    // The ukernel's i32 block `[QMR][QNB]`, 64-byte aligned after the row tile and tables.
+    let c_block_off = (groups * 16 + 32).div_ceil(64) * 64;
     let c_block = cx.b.ins().iadd_imm_s(scratch, i64_of(c_block_off));
     let zb_off = p.shared;
     let params_off = p.shared + if p.need_rsum { i64_of(4 * n8) } else { 0 };
@@ -291,7 +320,16 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
         QOutKind::RequantFixed { .. } => FIXED_ENTRY_BYTES as i64,
         _ => 4,
     };
+    let za_input = p.za_runtime.map(|_| cx.input(2));
+    let za_signed = cx.in_ty(2).is_ok_and(|t| t.dtype == DType::I8);
     cx.for_items(|cx, item| {
+        if let (Some(src), Some(delta)) = (za_input, p.za_runtime) {
+            // za (stored domain) for every row of the tile.
+            let z = load_int(cx, types::I8, za_signed, src);
+            let z = cx.b.ins().iadd_imm_s(z, delta);
+            let v = cx.b.ins().splat(types::I32X4, z);
+            cx.store(v, za_ptr, 0);
+        }
         let mt_n = cx.iconst(i64_of(m_tiles));
         let mt = cx.b.ins().urem(item, mt_n);
         let rest = cx.b.ins().udiv(item, mt_n);
@@ -393,11 +431,13 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
                     let o = cx.b.ins().imul_imm_s(col, entry);
                     Some(cx.b.ins().iadd(t, o))
                 };
+                // csum' follows cterm in the block (run-time za only).
+                let rz_csum = p.za_runtime.map(|_| (za_ptr, cx.b.ins().iadd_imm_s(cterm, i64_of(4 * n8))));
                 let ep = QEpilogue {
                     axis: ChannelAxis::Cols,
                     rterm: None,
                     cterm: Some(cterm),
-                    rz_csum: None,
+                    rz_csum,
                     cz_rsum,
                     params,
                     out: p.out,
@@ -437,7 +477,7 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
             cx.if_else(is_last, |cx| rows_of(cx, tail_rows), |cx| rows_of(cx, QMR));
         }
     });
-    let scratch_bytes = if p.uk.is_some() { c_block_off + QMR * QNB * 4 } else { groups * 16 + 16 };
+    let scratch_bytes = if p.uk.is_some() { c_block_off + QMR * QNB * 4 } else { groups * 16 + 32 };
     KernelInfo { work_items: batches * n_blocks * m_tiles, scratch_bytes }
 }
 

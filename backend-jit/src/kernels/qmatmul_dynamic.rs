@@ -1,8 +1,8 @@
-//! `MatMulInteger` whose zero points are run-time values — the pattern ONNX Runtime's dynamic
-//! quantization emits (`DynamicQuantizeLinear → MatMulInteger`, the `a` zero point is an
-//! output of the quantizer). The constant-zero-point case runs on the int8 microkernel
-//! (`qmatmul.rs`), which folds the zero points into compile-time column terms; here they are
-//! read at run time, so the kernel is a plain `i32x4` loop nest:
+//! `MatMulInteger` whose `b` or `b_zero_point` is a run-time value, or whose run-time
+//! `a_zero_point` has more than one element. The dynamic-quantization pattern
+//! (`DynamicQuantizeLinear → MatMulInteger` with constant weights: a run-time scalar `a` zero
+//! point) and the constant case run on the int8 microkernel (`qmatmul.rs`); here every operand
+//! is read at run time, so the kernel is a plain `i32x4` loop nest:
 //!
 //! ```text
 //! y[r, n] = Σ_k (a[r, k] - za) · (b[k, n] - zb[n])      (i32, wrapping; exact)
@@ -20,10 +20,13 @@ use super::quantize::load_int;
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
-/// True when `b` or a zero point of `MatMulInteger` is a run-time value (the nodes this file
-/// lowers; the microkernel needs them constant).
+/// True for the `MatMulInteger` nodes this file lowers: `b` or `b_zero_point` is a run-time
+/// value, or `a_zero_point` is a run-time value of more than one element. (A run-time scalar
+/// `a_zero_point` with constant `b` — dynamic quantization — runs on the microkernel,
+/// `qmatmul.rs`.)
 pub(crate) fn has_runtime_operand(cx: &KernelCx) -> bool {
-    (1..cx.node.inputs.len()).any(|i| cx.constant(i).is_none())
+    let runtime = |i: usize| cx.node.inputs.len() > i && cx.constant(i).is_none();
+    runtime(1) || runtime(3) || (runtime(2) && cx.in_ty(2).map_or(true, |t| t.numel() != 1))
 }
 
 /// `(type, signed)` of a `u8`/`i8` operand.
