@@ -189,7 +189,7 @@ fn runs_of(cx: &KernelCx, q: &QuantParams, shape: &[usize]) -> Result<(usize, us
 /// A chunked loop over `runs × inner` elements (see the module docs). `body(cx, param, base,
 /// len)` gets the parameter index (`run mod channels`, pointer-sized), the first element index
 /// of the chunk and its length (both pointer-sized run-time values).
-fn for_run_chunks(
+pub(crate) fn for_run_chunks(
     cx: &mut KernelCx,
     runs: usize,
     inner: usize,

@@ -22,12 +22,13 @@
 //! Any scale is taken as it is (zero, negative, NaN): the division then behaves as in
 //! `quantize_f32`.
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use int8xc_ir::{quant_range, DType, TensorType};
 
 use super::int4::{emit_packed_map, load_int4};
-use super::quantize::{emit_dequantize_run, emit_quantize_run, int_storage, load_int, RoundSat, CHUNK, MAGIC_BITS};
+use super::quantize::{
+    emit_dequantize_run, emit_quantize_run, for_run_chunks, int_storage, load_int, RoundSat, MAGIC_BITS,
+};
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
@@ -56,44 +57,6 @@ fn runs_of(
         None => (1, numel, 1),
         Some(a) => (x.shape[..=a].iter().product(), x.shape[a + 1..].iter().product(), channels),
     })
-}
-
-/// The chunked loop over `runs × inner` elements (see the module docs); `body(cx, param,
-/// base, len)` gets the parameter index, the chunk's first element and its length (all
-/// pointer-sized run-time values).
-fn for_chunks(
-    cx: &mut KernelCx,
-    (runs, inner, channels): (usize, usize, usize),
-    mut body: impl FnMut(&mut KernelCx, Value, Value, Value),
-) -> KernelInfo {
-    if runs == 0 || inner == 0 {
-        return KernelInfo::default();
-    }
-    let chunks = inner.div_ceil(CHUNK);
-    cx.for_items(|cx, item| {
-        let (run, chunk) = if chunks == 1 {
-            (item, cx.iconst(0))
-        } else {
-            let n = cx.iconst(i64_of(chunks));
-            (cx.b.ins().udiv(item, n), cx.b.ins().urem(item, n))
-        };
-        let p = if channels == 1 {
-            cx.iconst(0)
-        } else {
-            let c = cx.iconst(i64_of(channels));
-            cx.b.ins().urem(run, c)
-        };
-        let first = cx.b.ins().imul_imm_s(chunk, i64_of(CHUNK));
-        let inner_v = cx.iconst(i64_of(inner));
-        let rest = cx.b.ins().isub(inner_v, first);
-        let full = cx.iconst(i64_of(CHUNK));
-        let lt = cx.b.ins().icmp(IntCC::SignedLessThan, rest, full);
-        let len = cx.b.ins().select(lt, rest, full);
-        let base = cx.b.ins().imul_imm_s(run, i64_of(inner));
-        let base = cx.b.ins().iadd(base, first);
-        body(cx, p, base, len);
-    });
-    KernelInfo { work_items: runs * chunks, scratch_bytes: 0 }
 }
 
 /// Loads parameter pair `p`: the `f32` scale and the zero point (stored as `(zty, signed)`)
@@ -148,6 +111,7 @@ pub(crate) fn lower_quantize_linear_dynamic_params(
         return Err(JitError::invalid(cx.node, format!("output {ty} does not match {}{:?}", tz.dtype, tx.shape)));
     }
     let shape = runs_of(cx, tx, ts, tz, axis)?;
+    let (runs, inner, channels) = shape;
     let (src, scales, zps, dst) = (cx.input(0), cx.input(1), cx.input(2), cx.output(0));
     let (storage, range) = match (tz.dtype, int_storage(tz.dtype), quant_range(tz.dtype)) {
         (DType::U8 | DType::I8 | DType::I16, Some(s), Some(r)) => (s, r),
@@ -169,7 +133,7 @@ pub(crate) fn lower_quantize_linear_dynamic_params(
             return Err(JitError::unsupported(cx.node, format!("quantizing to {dt} (JIT: u8, i8, i16, u4, i4)")))
         }
     };
-    Ok(for_chunks(cx, shape, |cx, p, base, len| {
+    Ok(for_run_chunks(cx, runs, inner, channels, |cx, p, base, len| {
         let (scale, zp) = load_pair(cx, (scales, zps), p, storage);
         let rs_s = round_sat(cx, types::F32, zp, range);
         let rs_v = round_sat(cx, types::F32X4, zp, range);
@@ -191,10 +155,11 @@ pub(crate) fn lower_dequantize_linear_dynamic_params(
         return Err(JitError::invalid(cx.node, format!("types {tx}, zero point {tz} -> {ty}")));
     }
     let shape = runs_of(cx, tx, ts, tz, axis)?;
+    let (runs, inner, channels) = shape;
     let (src, scales, zps, dst) = (cx.input(0), cx.input(1), cx.input(2), cx.output(0));
     if matches!(tx.dtype, DType::U4 | DType::I4) {
         let signed = tx.dtype == DType::I4;
-        return Ok(for_chunks(cx, shape, |cx, p, base, len| {
+        return Ok(for_run_chunks(cx, runs, inner, channels, |cx, p, base, len| {
             let a = cx.elem_addr(scales, p, 4);
             let scale = cx.load(types::F32, a, 0);
             let zp = load_int4(cx, zps, p, signed);
@@ -217,7 +182,7 @@ pub(crate) fn lower_dequantize_linear_dynamic_params(
         ));
     };
     let ib = i64::from(ity.bytes());
-    Ok(for_chunks(cx, shape, |cx, p, base, len| {
+    Ok(for_run_chunks(cx, runs, inner, channels, |cx, p, base, len| {
         let (scale, zp) = load_pair(cx, (scales, zps), p, (ity, signed));
         let xs = cx.elem_addr(src, base, ib);
         let ys = cx.elem_addr(dst, base, 4);
