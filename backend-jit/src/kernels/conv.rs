@@ -258,8 +258,77 @@ fn im2col_ld(cols: usize, ukernel: bool) -> usize {
     }
 }
 
+/// The blocking of an im2col convolution's output rows shared by the f32 (`conv.rs`) and int8
+/// (`qconv.rs`) kernels: blocks of `rows` whole output rows (`cols = rows · oW` pixels, the
+/// last block `last_cols`), as many rows as let one block's im2col matrix (`col_bytes` per
+/// pixel) fit `budget` bytes, at least `min_cols` pixels. Work item `item = (n · G + g) ·
+/// blocks + block`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowBlocks {
+    pub rows: usize,
+    pub blocks: usize,
+    pub cols: usize,
+    pub last_cols: usize,
+}
+
+/// One work item of [`RowBlocks`], decoded (pointer-sized run-time values).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockItem {
+    /// Block and group index.
+    pub blk: Value,
+    pub gi: Value,
+    /// First output row of the block and its row count (`rows` but for the last block).
+    pub oh0: Value,
+    pub rows_left: Value,
+    /// First input channel of the group in the image (`n · C + g · C/G`) and first output
+    /// channel (`n · M + g · M/G`).
+    pub ch0: Value,
+    pub oc0: Value,
+}
+
+impl RowBlocks {
+    pub(crate) fn new(geo: &ConvGeom, col_bytes: usize, budget: usize, min_cols: usize) -> Self {
+        let (oh, ow) = (geo.oh.max(1), geo.ow.max(1));
+        let budget_cols = (budget / col_bytes.max(1)).max(min_cols);
+        let rows = (budget_cols / ow).clamp(1, oh);
+        let blocks = oh.div_ceil(rows);
+        RowBlocks { rows, blocks, cols: rows * ow, last_cols: (oh - (blocks - 1) * rows) * ow }
+    }
+
+    /// Work items over `geo` (images × groups × blocks).
+    pub(crate) fn work_items(&self, geo: &ConvGeom) -> usize {
+        geo.n * geo.g * self.blocks
+    }
+
+    /// Decodes work item `item`.
+    pub(crate) fn emit_decode(&self, cx: &mut KernelCx, geo: &ConvGeom, item: Value) -> BlockItem {
+        let nb_n = cx.iconst(i64_of(self.blocks));
+        let blk = cx.b.ins().urem(item, nb_n);
+        let ng = cx.b.ins().udiv(item, nb_n);
+        let g_n = cx.iconst(i64_of(geo.g));
+        let gi = cx.b.ins().urem(ng, g_n);
+        let ni = cx.b.ins().udiv(ng, g_n);
+        let oh0 = cx.b.ins().imul_imm_s(blk, i64_of(self.rows));
+        let rows_left = {
+            let total = cx.iconst(i64_of(geo.oh));
+            let left = cx.b.ins().isub(total, oh0);
+            let r = cx.iconst(i64_of(self.rows));
+            let lt = cx.b.ins().icmp(IntCC::SignedLessThan, left, r);
+            cx.b.ins().select(lt, left, r)
+        };
+        let base = |cx: &mut KernelCx, per_image: usize, per_group: usize| {
+            let a = cx.b.ins().imul_imm_s(ni, i64_of(per_image));
+            let b = cx.b.ins().imul_imm_s(gi, i64_of(per_group));
+            cx.b.ins().iadd(a, b)
+        };
+        let ch0 = base(cx, geo.c, geo.cg());
+        let oc0 = base(cx, geo.m, geo.mg());
+        BlockItem { blk, gi, oh0, rows_left, ch0, oc0 }
+    }
+}
+
 fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom, uk: Option<&UkernelImports>) -> KernelInfo {
-    let ConvGeom { n, c, h, w, m, g, kh, kw, oh, ow, sh, sw, pt, pl, .. } = *geo;
+    let ConvGeom { n, h, w, m, kh, kw, oh, ow, sh, sw, pt, pl, .. } = *geo;
     let (cg, mg) = (geo.cg(), geo.mg());
     let k = cg * kh * kw;
     let ohw = oh * ow;
@@ -267,11 +336,8 @@ fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom, uk: Option<&UkernelImports>
         return KernelInfo::default();
     }
     let pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w;
-    let budget_cols = (IM2COL_BUDGET / (4 * k.max(1))).max(8);
-    let rows_per_block = (budget_cols / ow).clamp(1, oh);
-    let n_blocks = oh.div_ceil(rows_per_block);
-    let block_cols = rows_per_block * ow;
-    let last_cols = (oh - (n_blocks - 1) * rows_per_block) * ow;
+    let blocks = RowBlocks::new(geo, 4 * k, IM2COL_BUDGET, 8);
+    let RowBlocks { blocks: n_blocks, cols: block_cols, last_cols, .. } = blocks;
     let ld_scratch = im2col_ld(block_cols, uk.is_some());
     let mr = uk.map_or(MR, |u| u.sgemm.mr);
     let m_tiles = mg.div_ceil(MR);
@@ -282,32 +348,13 @@ fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom, uk: Option<&UkernelImports>
     let bias_ptr = if has_bias { Some(cx.input(2)) } else { None };
 
     cx.for_items(|cx, item| {
-        let nb_n = cx.iconst(i64_of(n_blocks));
-        let blk = cx.b.ins().urem(item, nb_n);
-        let ng = cx.b.ins().udiv(item, nb_n);
-        let g_n = cx.iconst(i64_of(g));
-        let gi = cx.b.ins().urem(ng, g_n);
-        let ni = cx.b.ins().udiv(ng, g_n);
-        let oh0 = cx.b.ins().imul_imm_s(blk, i64_of(rows_per_block));
-        // First input channel of this group in this image: (n · C + g · Cg).
-        let ch0 = {
-            let a = cx.b.ins().imul_imm_s(ni, i64_of(c));
-            let b = cx.b.ins().imul_imm_s(gi, i64_of(cg));
-            cx.b.ins().iadd(a, b)
-        };
+        let BlockItem { blk, gi, oh0, rows_left, ch0, oc0 } = blocks.emit_decode(cx, geo, item);
         let b_block = if pointwise {
             let off = cx.b.ins().imul_imm_s(ch0, i64_of(h * w * 4));
             let col = cx.b.ins().imul_imm_s(blk, i64_of(block_cols * 4));
             let p = cx.b.ins().iadd(x, off);
             BBlock::Strided { ptr: cx.b.ins().iadd(p, col), rs: i64_of(h * w), padded: false }
         } else {
-            let rows_left = {
-                let total = cx.iconst(i64_of(oh));
-                let left = cx.b.ins().isub(total, oh0);
-                let r = cx.iconst(i64_of(rows_per_block));
-                let lt = cx.b.ins().icmp(IntCC::SignedLessThan, left, r);
-                cx.b.ins().select(lt, left, r)
-            };
             let x_ch = {
                 let off = cx.b.ins().imul_imm_s(ch0, i64_of(h * w * 4));
                 cx.b.ins().iadd(x, off)
@@ -316,11 +363,6 @@ fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom, uk: Option<&UkernelImports>
             BBlock::Strided { ptr: scratch, rs: i64_of(ld_scratch), padded: true }
         };
         // Output channel base (n · M + g · Mg) and column base of the block.
-        let oc0 = {
-            let a = cx.b.ins().imul_imm_s(ni, i64_of(m));
-            let b = cx.b.ins().imul_imm_s(gi, i64_of(mg));
-            cx.b.ins().iadd(a, b)
-        };
         let c_base = {
             let a = cx.b.ins().imul_imm_s(oc0, i64_of(ohw * 4));
             let b = cx.b.ins().imul_imm_s(blk, i64_of(block_cols * 4));
@@ -402,7 +444,7 @@ fn emit_conv_gemm(cx: &mut KernelCx, geo: &ConvGeom, uk: Option<&UkernelImports>
         });
     });
     let scratch_bytes = if pointwise { 0 } else { k * ld_scratch * 4 };
-    KernelInfo { work_items: n * g * n_blocks, scratch_bytes }
+    KernelInfo { work_items: blocks.work_items(geo), scratch_bytes }
 }
 
 /// Stores `len` zeros (static) at `dst` (byte address).

@@ -32,7 +32,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use int8xc_ir::{ConvAttrs, DType, QConvAttrs};
 
-use super::conv::{conv_shape_geometry, ConvGeom};
+use super::conv::{conv_shape_geometry, BlockItem, ConvGeom, RowBlocks};
 use super::conv_direct::{lower_conv_direct, DirectConv, Zp};
 use super::qconv_im2col::{emit_im2col_u8, emit_interleave, fill};
 use super::qgemm::{
@@ -218,7 +218,7 @@ struct ConvPlan {
 }
 
 fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
-    let ConvGeom { n, c, h, w, m, g, kh, kw, oh, ow, .. } = *geo;
+    let ConvGeom { n, h, w, m, kh, kw, oh, ow, .. } = *geo;
     let (cg, mg) = (geo.cg(), geo.mg());
     let k = cg * kh * kw;
     let (groups, k4) = (k.div_ceil(KG), k.div_ceil(KG) * KG);
@@ -226,11 +226,8 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
     if n == 0 || m == 0 || ohw == 0 {
         return KernelInfo::default();
     }
-    let budget_cols = (IM2COL_BUDGET / k4.max(1)).max(16);
-    let rows_per_block = (budget_cols / ow).clamp(1, oh);
-    let n_blocks = oh.div_ceil(rows_per_block);
-    let block_cols = rows_per_block * ow;
-    let last_cols = (oh - (n_blocks - 1) * rows_per_block) * ow;
+    let blocks = RowBlocks::new(geo, k4, IM2COL_BUDGET, 16);
+    let RowBlocks { blocks: n_blocks, cols: block_cols, last_cols, .. } = blocks;
     let ld = block_cols.next_multiple_of(16);
     let (s1_bytes, s2_bytes) = (k4 * ld, k4 * ld);
     let m_tiles = mg.div_ceil(QMR);
@@ -247,24 +244,8 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
     let s4 = cx.b.ins().iadd_imm_s(scratch, i64_of(s4_off));
 
     cx.for_items(|cx, item| {
-        let nb_n = cx.iconst(i64_of(n_blocks));
-        let blk = cx.b.ins().urem(item, nb_n);
-        let ng = cx.b.ins().udiv(item, nb_n);
-        let g_n = cx.iconst(i64_of(g));
-        let gi = cx.b.ins().urem(ng, g_n);
-        let ni = cx.b.ins().udiv(ng, g_n);
-        let oh0 = cx.b.ins().imul_imm_s(blk, i64_of(rows_per_block));
-        let rows_left = {
-            let total = cx.iconst(i64_of(oh));
-            let left = cx.b.ins().isub(total, oh0);
-            let r = cx.iconst(i64_of(rows_per_block));
-            let lt = cx.b.ins().icmp(IntCC::SignedLessThan, left, r);
-            cx.b.ins().select(lt, left, r)
-        };
+        let BlockItem { blk, gi, oh0, rows_left, ch0, oc0 } = blocks.emit_decode(cx, geo, item);
         let x_ch = {
-            let a = cx.b.ins().imul_imm_s(ni, i64_of(c));
-            let b = cx.b.ins().imul_imm_s(gi, i64_of(cg));
-            let ch0 = cx.b.ins().iadd(a, b);
             let off = cx.b.ins().imul_imm_s(ch0, i64_of(h * w));
             cx.b.ins().iadd(x, off)
         };
@@ -274,11 +255,6 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
             fill(cx, row, ld, 0);
         }
         emit_interleave(cx, scratch, ld, groups, s2, if p.need_csum { Some(s3) } else { None }, uk.is_some());
-        let oc0 = {
-            let a = cx.b.ins().imul_imm_s(ni, i64_of(m));
-            let b = cx.b.ins().imul_imm_s(gi, i64_of(mg));
-            cx.b.ins().iadd(a, b)
-        };
         let y_blk = {
             let a = cx.b.ins().imul_imm_s(oc0, i64_of(ohw * ob));
             let b = cx.b.ins().imul_imm_s(blk, i64_of(block_cols * ob));
@@ -413,5 +389,5 @@ fn emit(cx: &mut KernelCx, geo: &ConvGeom, p: &ConvPlan) -> KernelInfo {
         });
     });
     let scratch_bytes = if uk.is_some() { s4_off + QMR * QNB * 4 } else { s1_bytes + s2_bytes + 4 * ld };
-    KernelInfo { work_items: n * g * n_blocks, scratch_bytes }
+    KernelInfo { work_items: blocks.work_items(geo), scratch_bytes }
 }
