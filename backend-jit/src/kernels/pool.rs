@@ -32,7 +32,7 @@ pub(crate) enum PoolKind {
 
 /// Output size along one axis (the interpreter's `pool_out_dim`), or `None` if the window does
 /// not fit.
-fn out_dim(input: usize, pads: (usize, usize), k: usize, s: usize, d: usize, ceil: bool) -> Option<usize> {
+pub(crate) fn out_dim(input: usize, pads: (usize, usize), k: usize, s: usize, d: usize, ceil: bool) -> Option<usize> {
     let padded = input.checked_add(pads.0)?.checked_add(pads.1)?;
     let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
     if s == 0 || d == 0 || padded < span {

@@ -15,27 +15,12 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use int8xc_ir::{DType, PoolAttrs};
 
+use super::pool::out_dim;
 use super::{i64_of, KernelCx, KernelInfo};
 use crate::JitError;
 
 /// Most window taps (`kH · kW`) the kernel unrolls.
 const MAX_TAPS: usize = 1024;
-
-/// Output size along one axis (the interpreter's `pool_out_dim`), or `None` if the window does
-/// not fit.
-fn out_dim(input: usize, pads: (usize, usize), k: usize, s: usize, d: usize, ceil: bool) -> Option<usize> {
-    let padded = input.checked_add(pads.0)?.checked_add(pads.1)?;
-    let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
-    if s == 0 || d == 0 || padded < span {
-        return None;
-    }
-    let q = padded - span;
-    let mut out = if ceil { q.div_ceil(s) + 1 } else { q / s + 1 };
-    if ceil && (out - 1) * s >= input + pads.0 {
-        out -= 1;
-    }
-    Some(out)
-}
 
 /// `coord = o · stride + tap · dil - pad` and whether it lies in `0..len` (both run-time).
 fn tap_coord(cx: &mut KernelCx, o: Value, stride: usize, offset: i64, len: usize) -> (Value, Value) {

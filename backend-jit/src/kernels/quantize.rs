@@ -186,6 +186,20 @@ fn runs_of(cx: &KernelCx, q: &QuantParams, shape: &[usize]) -> Result<(usize, us
     }
 }
 
+/// The per-parameter table of the quantize kernels: per `(scale, zero point)` pair of `q`,
+/// `[scale, lo − zp, hi − zp, MAGIC_BITS − zp]` (`f32`, `f32`, `f32`, `i32`; 16 bytes) for the
+/// output `range`.
+pub(crate) fn quantize_table(q: &QuantParams, range: (i32, i32)) -> Vec<u8> {
+    let mut table = Vec::with_capacity(16 * q.scale.len());
+    for (&s, &z) in q.scale.iter().zip(&q.zero_point) {
+        table.extend_from_slice(&s.to_le_bytes());
+        table.extend_from_slice(&((i64::from(range.0) - i64::from(z)) as f32).to_le_bytes());
+        table.extend_from_slice(&((i64::from(range.1) - i64::from(z)) as f32).to_le_bytes());
+        table.extend_from_slice(&MAGIC_BITS.wrapping_sub(z).to_le_bytes());
+    }
+    table
+}
+
 /// A chunked loop over `runs × inner` elements (see the module docs). `body(cx, param, base,
 /// len)` gets the parameter index (`run mod channels`, pointer-sized), the first element index
 /// of the chunk and its length (both pointer-sized run-time values).
@@ -311,14 +325,7 @@ pub(crate) fn lower_quantize_linear(cx: &mut KernelCx, dtype: DType, q: &QuantPa
             emit_quantize_run(cx, (src, dst), (oty, signed), base, len, scale, rs_s, rs_v)
         }));
     }
-    // Per channel: [scale, lo - zp, hi - zp, MAGIC_BITS - zp] (f32, f32, f32, i32).
-    let mut table = Vec::with_capacity(16 * channels);
-    for (&s, &z) in q.scale.iter().zip(&q.zero_point) {
-        table.extend_from_slice(&s.to_le_bytes());
-        table.extend_from_slice(&((i64::from(range.0) - i64::from(z)) as f32).to_le_bytes());
-        table.extend_from_slice(&((i64::from(range.1) - i64::from(z)) as f32).to_le_bytes());
-        table.extend_from_slice(&MAGIC_BITS.wrapping_sub(z).to_le_bytes());
-    }
+    let table = quantize_table(q, range);
     let scratch = cx.scratch();
     emit_table(cx, scratch, &table);
     let info = for_run_chunks(cx, runs, inner, channels, |cx, p, base, len| {

@@ -26,7 +26,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use int8xc_ir::{quant_range, DType, QuantParams};
 
-use super::quantize::{emit_table, int_storage, load_int, store_int, RoundSat, MAGIC_BITS};
+use super::quantize::{emit_table, int_storage, load_int, quantize_table, store_int, RoundSat, MAGIC_BITS};
 use super::{i64_of, int4, KernelCx, KernelInfo};
 use crate::JitError;
 
@@ -228,13 +228,7 @@ pub(crate) fn lower_quantize(cx: &mut KernelCx, dtype: DType, q: &QuantParams) -
     let tx = cx.in_ty(0)?;
     let index = static_index(cx, q, &tx.shape)?;
     let range = quantize_range(cx, dtype)?;
-    let mut table = Vec::with_capacity(16 * q.scale.len());
-    for (&s, &z) in q.scale.iter().zip(&q.zero_point) {
-        table.extend_from_slice(&s.to_le_bytes());
-        table.extend_from_slice(&((i64::from(range.0) - i64::from(z)) as f32).to_le_bytes());
-        table.extend_from_slice(&((i64::from(range.1) - i64::from(z)) as f32).to_le_bytes());
-        table.extend_from_slice(&MAGIC_BITS.wrapping_sub(z).to_le_bytes());
-    }
+    let table = quantize_table(q, range);
     let scratch = cx.scratch();
     emit_table(cx, scratch, &table);
     let info = emit_quantize(cx, (dtype, range), tx.numel(), index, Params::Table(scratch));
