@@ -258,6 +258,14 @@ fn im2col_ld(cols: usize, ukernel: bool) -> usize {
     }
 }
 
+/// The output columns `[lo, hi)` of a row whose input column `o·sW + shift` lies in `[0, w)`
+/// (the data part of an im2col row; `[0, lo)` and `[hi, oW)` read padding). Compile time.
+pub(crate) fn valid_columns(ow: usize, sw: usize, shift: i64, w: usize) -> (usize, usize) {
+    let lo = (0..ow).find(|&o| i64_of(o * sw) + shift >= 0).unwrap_or(ow);
+    let hi = (lo..ow).find(|&o| i64_of(o * sw) + shift >= i64_of(w)).unwrap_or(ow);
+    (lo, hi)
+}
+
 /// The blocking of an im2col convolution's output rows shared by the f32 (`conv.rs`) and int8
 /// (`qconv.rs`) kernels: blocks of `rows` whole output rows (`cols = rows · oW` pixels, the
 /// last block `last_cols`), as many rows as let one block's im2col matrix (`col_bytes` per
@@ -504,8 +512,7 @@ fn emit_im2col(cx: &mut KernelCx, geo: &ConvGeom, x_ch: Value, oh0: Value, rows:
                 // Static split of ow into [0, lo) zeros, [lo, hi) data, [hi, oW) zeros:
                 // iw = ow·sW + kj·dW - pL must lie in [0, W).
                 let shift = i64_of(kj * dw) - i64_of(pl);
-                let lo = (0..ow).find(|&o| i64_of(o * sw) + shift >= 0).unwrap_or(ow);
-                let hi = (lo..ow).find(|&o| i64_of(o * sw) + shift >= i64_of(w)).unwrap_or(ow);
+                let (lo, hi) = valid_columns(ow, sw, shift, w);
                 let krow = {
                     let base = cx.b.ins().imul_imm_s(ci, i64_of(kh * kw * ld * 4));
                     let t = cx.b.ins().iadd_imm_s(base, i64_of((ki * kw + kj) * ld * 4));

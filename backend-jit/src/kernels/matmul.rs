@@ -69,15 +69,7 @@ pub(crate) fn emit_gemm(cx: &mut KernelCx, s: &GemmSpec) -> KernelInfo {
     let last_width = s.n - (n_blocks - 1) * NB;
     let c_base = cx.output(0);
     cx.for_items(|cx, item| {
-        let mt_n = cx.iconst(i64_of(m_tiles));
-        let mt = cx.b.ins().urem(item, mt_n);
-        let rest = cx.b.ins().udiv(item, mt_n);
-        let nb_n = cx.iconst(i64_of(n_blocks));
-        let nb = cx.b.ins().urem(rest, nb_n);
-        let bt = cx.b.ins().udiv(rest, nb_n);
-        let idx = cx.unravel(bt, &s.batch);
-        let m0 = cx.b.ins().imul_imm_s(mt, MR as i64);
-        let n0 = cx.b.ins().imul_imm_s(nb, NB as i64);
+        let GemmItem { mt, nb, bt, idx, m0, n0 } = GemmItem::decode(cx, item, (m_tiles, MR), (n_blocks, NB), &s.batch);
         // A tile.
         let a = match &s.a {
             GemmA::Packed { input, batch } => {
@@ -259,6 +251,42 @@ pub(crate) fn broadcast_batch(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
             }
         })
         .collect()
+}
+
+/// One work item of a batched GEMM kernel, `item = (batch · n_blocks + n_block) · m_tiles +
+/// m_tile`, decoded (pointer-sized run-time values; shared by the f32 and int8 MatMul kernels).
+pub(crate) struct GemmItem {
+    /// Row tile, column block, flat batch index and its per-dim indices.
+    pub mt: Value,
+    pub nb: Value,
+    pub bt: Value,
+    pub idx: Vec<Value>,
+    /// First row (`mt · tile rows`) and first column (`nb · block columns`).
+    pub m0: Value,
+    pub n0: Value,
+}
+
+impl GemmItem {
+    /// Decodes `item` for `(m_tiles, rows per tile)`, `(n_blocks, columns per block)` and the
+    /// output batch dims `batch`.
+    pub(crate) fn decode(
+        cx: &mut KernelCx,
+        item: Value,
+        (m_tiles, mr): (usize, usize),
+        (n_blocks, nb_cols): (usize, usize),
+        batch: &[usize],
+    ) -> GemmItem {
+        let mt_n = cx.iconst(i64_of(m_tiles));
+        let mt = cx.b.ins().urem(item, mt_n);
+        let rest = cx.b.ins().udiv(item, mt_n);
+        let nb_n = cx.iconst(i64_of(n_blocks));
+        let nb = cx.b.ins().urem(rest, nb_n);
+        let bt = cx.b.ins().udiv(rest, nb_n);
+        let idx = cx.unravel(bt, batch);
+        let m0 = cx.b.ins().imul_imm_s(mt, i64_of(mr));
+        let n0 = cx.b.ins().imul_imm_s(nb, i64_of(nb_cols));
+        GemmItem { mt, nb, bt, idx, m0, n0 }
+    }
 }
 
 /// Register tile `(mr, nr)` of the GEMM a node is lowered to: the ukernel's when `uk` is

@@ -6,7 +6,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 
-use super::conv::ConvGeom;
+use super::conv::{valid_columns, ConvGeom};
 use super::qgemm::{dot4, shuffle, splat_i32};
 use super::{i64_of, KernelCx};
 use crate::pack_i8::{KG, QNR};
@@ -105,8 +105,7 @@ pub(super) fn emit_im2col_u8(
             for kj in 0..kw {
                 // Static split of ow into [0, lo) padding, [lo, hi) data, [hi, oW) padding.
                 let shift = i64_of(kj * dw) - i64_of(pl);
-                let lo = (0..ow).find(|&o| i64_of(o * sw) + shift >= 0).unwrap_or(ow);
-                let hi = (lo..ow).find(|&o| i64_of(o * sw) + shift >= i64_of(w)).unwrap_or(ow);
+                let (lo, hi) = valid_columns(ow, sw, shift, w);
                 let krow = {
                     let base = cx.b.ins().imul_imm_s(ci, i64_of(kh * kw * ld));
                     let t = cx.b.ins().iadd_imm_s(base, i64_of((ki * kw + kj) * ld));

@@ -36,7 +36,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use int8xc_ir::{DType, QMatMulAttrs};
 
 use super::elementwise::broadcast_strides;
-use super::matmul::{matmul_geometry, MatMulGeometry};
+use super::matmul::{matmul_geometry, GemmItem, MatMulGeometry};
 use super::qgemm::{
     dot4, emit_dot_tile, emit_epilogue, out_bytes, shuffle, splat_i32, ChannelAxis, QCTile, QEpilogue, QOutKind,
     SignedSide, FIXED_ENTRY_BYTES,
@@ -330,15 +330,8 @@ fn emit(cx: &mut KernelCx, p: &QGemmPlan) -> KernelInfo {
             let v = cx.b.ins().splat(types::I32X4, z);
             cx.store(v, za_ptr, 0);
         }
-        let mt_n = cx.iconst(i64_of(m_tiles));
-        let mt = cx.b.ins().urem(item, mt_n);
-        let rest = cx.b.ins().udiv(item, mt_n);
-        let nb_n = cx.iconst(i64_of(n_blocks));
-        let nb = cx.b.ins().urem(rest, nb_n);
-        let bt = cx.b.ins().udiv(rest, nb_n);
-        let idx = cx.unravel(bt, &p.batch);
-        let m0 = cx.b.ins().imul_imm_s(mt, QMR as i64);
-        let n0 = cx.b.ins().imul_imm_s(nb, QNB as i64);
+        let GemmItem { mt, nb, bt, idx, m0, n0 } =
+            GemmItem::decode(cx, item, (m_tiles, QMR), (n_blocks, QNB), &p.batch);
         // Pack this item's 4 rows of a (rows past M read row m0 again; they are not stored).
         let a_off = cx.dot_strides(&idx, &p.a_batch);
         let a0 = {
